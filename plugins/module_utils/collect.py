@@ -1,0 +1,276 @@
+# -*- coding: utf-8 -*-
+# Copyright: virtumancer.hostcaps contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Reads a live libvirt connection (and the local /sys) into ``FactSources``.
+
+Each source is one libvirt call or sysfs read handed to the parser named after what
+it reads; nothing here decides what the facts mean.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+
+try:
+    from urllib.parse import urlsplit
+except ImportError:  # pragma: no cover - Python 2 is not supported
+    from urlparse import urlsplit
+
+try:
+    import libvirt
+    HAS_LIBVIRT = True
+    LIBVIRT_IMPORT_ERROR = None
+except ImportError as exc:
+    HAS_LIBVIRT = False
+    LIBVIRT_IMPORT_ERROR = exc
+
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.capabilities import parse_capabilities
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.domain_capabilities import (
+    parse_domain_capabilities,
+)
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.host_facts import (
+    FactSources, SourceUnavailable,
+)
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.network import (
+    parse_interface, parse_network,
+)
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.node_device import (
+    is_sriov_physical_function,
+)
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.storage import (
+    parse_pool, parse_pool_capabilities,
+)
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils import sysfs
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.xmlparse import parse_xml
+
+
+class ConnectError(Exception):
+    pass
+
+
+def safe_uri(uri):
+    """The URI without user, password or query parameters (which may name key files)."""
+    parts = urlsplit(uri)
+    netloc = parts.hostname or ''
+    if parts.port:
+        netloc = '%s:%s' % (netloc, parts.port)
+    return '%s://%s%s' % (parts.scheme, netloc, parts.path)
+
+
+def reads_local_sysfs(uri):
+    """sysfs describes this machine: only for a local URI of a real hypervisor driver."""
+    parts = urlsplit(uri)
+    driver = parts.scheme.split('+')[0]
+    return parts.hostname in (None, '', 'localhost') and driver != 'test'
+
+
+def _silence(dummy_ctx, dummy_err):
+    """libvirt prints every error to stderr by default; errors are reported as facts."""
+
+
+def connect(uri, read_only=True):
+    if not HAS_LIBVIRT:
+        raise ConnectError('the Python library libvirt-python is required on the host: %s'
+                           % LIBVIRT_IMPORT_ERROR)
+    libvirt.registerErrorHandler(_silence, None)
+    try:
+        return libvirt.openReadOnly(uri) if read_only else libvirt.open(uri)
+    except libvirt.libvirtError as exc:
+        raise ConnectError('cannot connect to libvirt at %s: %s. Check that the libvirt daemon runs '
+                           'there and that this user may connect%s.'
+                           % (safe_uri(uri), (exc.get_error_message() or str(exc)).strip(),
+                              '' if read_only else ' read-write (or use read_only: true)'))
+
+
+def version_string(number):
+    return '%d.%d.%d' % (number // 1000000, (number // 1000) % 1000, number % 1000)
+
+
+def default_probes(caps):
+    """(arch, machine, virttype) for every arch the host runs natively: the default
+    machine (``None``) and each canonical alias such as pc, q35 or virt."""
+    host_arch = caps['cpu']['arch']
+    guests = [g for g in caps['guests'] if g['os_type'] == 'hvm' and g['arch']]
+    native = [g for g in guests if 'kvm' in g['domain_types']] or [g for g in guests if g['arch'] == host_arch]
+    probes = []
+    for guest in native:
+        types = guest['domain_types']
+        virttype = 'kvm' if 'kvm' in types else ('qemu' if 'qemu' in types else (types[0] if types else None))
+        for machine in [None] + [m['name'] for m in guest['machines'] if m['canonical']]:
+            probe = (guest['arch'], machine, virttype)
+            if probe not in probes:
+                probes.append(probe)
+    return probes
+
+
+def resolve_probes(requested, caps):
+    """Fill the gaps of user-given probes: host arch, default machine, kvm when offered."""
+    if requested is None:
+        return default_probes(caps)
+    probes = []
+    for item in requested:
+        arch = item.get('arch') or caps['cpu']['arch']
+        virttype = item.get('virttype')
+        if not virttype:
+            types = set()
+            for guest in caps['guests']:
+                if guest['arch'] == arch:
+                    types.update(guest['domain_types'])
+            virttype = 'kvm' if 'kvm' in types else 'qemu'
+        probes.append((arch, item.get('machine') or None, virttype))
+    return probes
+
+
+def live_sources(conn, uri, sysfs_root='/sys', probes=None):
+    """``FactSources`` reading ``conn``; ``probes`` is the user's list of
+    ``{arch, machine, virttype}`` dicts or None for the default set."""
+    src = None
+
+    def capabilities():
+        return parse_capabilities(conn.getCapabilities())
+
+    def node_info():
+        model, memory_mb, cpus, mhz, nodes, sockets, cores, threads = conn.getInfo()
+        return {'model': model, 'memory_mb': memory_mb, 'cpus': cpus, 'mhz': mhz, 'nodes': nodes}
+
+    def versions():
+        return {
+            'libvirt': version_string(conn.getLibVersion()),
+            'hypervisor': conn.getType(),
+            'hypervisor_version': version_string(conn.getVersion()),
+        }
+
+    def baseline_features():
+        cpu_xml = src.get('capabilities')['cpu']['xml']
+        if not cpu_xml:
+            raise SourceUnavailable('the host CPU is not described')
+        expanded = parse_xml(conn.baselineCPU([cpu_xml], libvirt.VIR_CONNECT_BASELINE_CPU_EXPAND_FEATURES),
+                             'cpu', 'the baseline CPU XML')
+        return sorted({f.get('name') for f in expanded.findall('feature')
+                       if f.get('name') and f.get('policy', 'require') == 'require'})
+
+    def domain_capabilities():
+        caps = src.get('capabilities')
+        entries, failures, seen = [], {}, set()
+        for arch, machine, virttype in resolve_probes(probes, caps):
+            try:
+                entry = parse_domain_capabilities(conn.getDomainCapabilities(None, arch, machine, virttype, 0))
+            except Exception as exc:
+                message = _libvirt_message(exc)
+                failures.setdefault(message, []).append('%s/%s/%s' % (arch, machine or 'default', virttype))
+                if 'read only access prevents' in message:
+                    # libvirt >= 5.4 refuses domain capabilities on read-only connections.
+                    failures[message].append('(not probed further: read-only connection; '
+                                             'set read_only: false to read domain capabilities)')
+                    break
+                continue
+            key = (entry['arch'], entry['machine'], entry['virttype'])
+            if key in seen:
+                continue
+            seen.add(key)
+            entry['requested_machine'] = machine
+            entry['default_machine'] = machine is None
+            entries.append(entry)
+        messages = ['%s (probed arch/machine/virttype: %s)' % (message, ', '.join(where))
+                    for message, where in failures.items()]
+        if not entries:
+            raise SourceUnavailable('; '.join(messages) or 'no guest architecture to probe')
+        for message in messages:
+            src.add_error('domain_capabilities', message)
+        return entries
+
+    def cells_free_memory():
+        return conn.getCellsFreeMemory(0, max(len(src.get('capabilities')['cells']), 1))
+
+    def free_pages():
+        caps = src.get('capabilities')
+        if not caps['cpu']['page_sizes_kb'] or not caps['cells']:
+            return {}
+        return conn.getFreePages(caps['cpu']['page_sizes_kb'], 0, len(caps['cells'])) or {}
+
+    def pools():
+        return [
+            parse_pool(pool.XMLDesc(0), bool(pool.isActive()), bool(pool.autostart()), bool(pool.isPersistent()))
+            for pool in conn.listAllStoragePools(0)
+        ]
+
+    def pool_capabilities():
+        return parse_pool_capabilities(conn.getStoragePoolCapabilities(0))
+
+    def networks():
+        return [
+            parse_network(net.XMLDesc(0), bool(net.isActive()), bool(net.autostart()), bool(net.isPersistent()))
+            for net in conn.listAllNetworks(0)
+        ]
+
+    def interfaces():
+        try:
+            return [parse_interface(iface.XMLDesc(0), bool(iface.isActive())) for iface in conn.listAllInterfaces(0)]
+        except libvirt.libvirtError as exc:
+            if not local:
+                raise
+            # No interface driver (netcf/udev) in this libvirt: read the kernel's view.
+            found = sysfs.read_net_interfaces(sysfs_root)
+            if found is None:
+                raise SourceUnavailable('%s; and %s/class/net is not readable' % (_libvirt_message(exc), sysfs_root))
+            return found
+
+    def sriov_pf_count():
+        devices = conn.listAllDevices(libvirt.VIR_CONNECT_LIST_NODE_DEVICES_CAP_PCI_DEV)
+        return sum(1 for device in devices if is_sriov_physical_function(device.XMLDesc(0)))
+
+    def domains():
+        listed = []
+        for dom in conn.listAllDomains(0):
+            state, max_mem_kb, dummy_mem, vcpus, dummy_time = dom.info()
+            listed.append({
+                'name': dom.name(),
+                'uuid': dom.UUIDString(),
+                'active': bool(dom.isActive()),
+                'persistent': bool(dom.isPersistent()),
+                'vcpus': vcpus,
+                'memory_mb': max_mem_kb // 1024,
+            })
+        running = [d for d in listed if d['active']]
+        return {
+            'defined': len([d for d in listed if d['persistent']]),
+            'running': len(running),
+            'vcpus_running': sum(d['vcpus'] for d in running),
+            'memory_mb_running': sum(d['memory_mb'] for d in running),
+            'list': sorted(listed, key=lambda d: d['name']),
+        }
+
+    def max_vcpus():
+        primary = [p for p in resolve_probes(probes, src.get('capabilities'))]
+        virttype = primary[0][2] if primary else None
+        return conn.getMaxVcpus(virttype)
+
+    fetchers = {
+        'capabilities': capabilities, 'node_info': node_info, 'versions': versions,
+        'hostname': conn.getHostname, 'baseline_features': baseline_features,
+        'domain_capabilities': domain_capabilities, 'cells_free_memory': cells_free_memory,
+        'free_pages': free_pages, 'pools': pools, 'pool_capabilities': pool_capabilities,
+        'networks': networks, 'interfaces': interfaces, 'sriov_pf_count': sriov_pf_count,
+        'domains': domains, 'max_vcpus': max_vcpus,
+    }
+    unavailable = {}
+    local = reads_local_sysfs(uri)
+    if local:
+        fetchers.update({
+            'ksm': lambda: sysfs.read_ksm(sysfs_root),
+            'iommu_groups': lambda: sysfs.count_iommu_groups(sysfs_root),
+            'kvm_nested': lambda: sysfs.read_kvm_nested(sysfs_root),
+            'dev_kvm': lambda: os.path.exists('/dev/kvm') and os.access('/dev/kvm', os.R_OK | os.W_OK),
+        })
+    else:
+        for name in ('ksm', 'iommu_groups', 'kvm_nested', 'dev_kvm'):
+            unavailable[name] = 'sysfs is read only when the URI is local to a real hypervisor (%s is not)' % safe_uri(uri)
+    src = FactSources(fetchers, unavailable)
+    return src
+
+
+def _libvirt_message(exc):
+    message = getattr(exc, 'get_error_message', lambda: None)() or str(exc)
+    return message.strip()
