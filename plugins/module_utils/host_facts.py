@@ -110,7 +110,7 @@ def build_facts(src, subsets=SUBSETS, uri=None, now=None):
             src.add_error(key, 'could not be derived: %s' % _message(exc))
     facts['errors'] = src.errors
     facts['schema_version'] = SCHEMA_VERSION
-    facts['collected_at'] = (now or datetime.datetime.utcnow()).strftime('%Y-%m-%dT%H:%M:%SZ')
+    facts['collected_at'] = (now or datetime.datetime.now(datetime.timezone.utc)).strftime('%Y-%m-%dT%H:%M:%SZ')
     facts['uri'] = uri
     return facts
 
@@ -391,7 +391,7 @@ def _sgx(features):
 
 
 def build_storage_info(src):
-    pools = src.get('pools')
+    pools = src.optional('pools', 'storage_info')
     domcaps = src.optional('domain_capabilities', 'domain_capabilities') or []
     disks = [(e.get('devices') or {}).get('disk') or {} for e in domcaps]
     return {
@@ -407,7 +407,7 @@ def build_storage_info(src):
 
 
 def build_network_info(src):
-    networks = src.get('networks')
+    networks = src.optional('networks', 'network_info')
     domcaps = src.optional('domain_capabilities', 'domain_capabilities') or []
     buses = _union(((e.get('devices') or {}).get('disk') or {}).get('bus') for e in domcaps)
     return {

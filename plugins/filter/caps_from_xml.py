@@ -1,0 +1,33 @@
+# -*- coding: utf-8 -*-
+# Copyright: virtumancer.hostcaps contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.host_facts import SUBSETS, build_facts
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.offline import xml_sources
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.xmlparse import XMLInputError
+
+
+def caps_from_xml(capabilities_xml, domain_capabilities=None, uri=None):
+    """``virsh capabilities`` (+ ``virsh domcapabilities``) XML -> ``libvirt_host_caps`` facts."""
+    if domain_capabilities is not None and not isinstance(domain_capabilities, (str, list, tuple)):
+        raise AnsibleFilterError(
+            'caps_from_xml: domain_capabilities must be a list of XML strings (virsh domcapabilities output), '
+            'got %s' % type(domain_capabilities).__name__)
+    try:
+        sources = xml_sources(capabilities_xml, domain_capabilities)
+    except XMLInputError as exc:
+        raise AnsibleFilterError('caps_from_xml: %s. Pass the output of "virsh capabilities" as input and '
+                                 'of "virsh domcapabilities" in domain_capabilities.' % exc)
+    return build_facts(sources, SUBSETS, uri=uri)
+
+
+class FilterModule(object):
+
+    def filters(self):
+        return {'caps_from_xml': caps_from_xml}

@@ -1,0 +1,34 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+
+import pytest
+
+FIXTURES = os.path.join(os.path.dirname(__file__), 'fixtures', 'libvirt')
+
+
+def read_fixture(name):
+    with open(os.path.join(FIXTURES, name)) as handle:
+        return handle.read()
+
+
+@pytest.fixture
+def fixture_xml():
+    """Read an XML document captured from (or derived from) a real libvirt."""
+    return read_fixture
+
+
+@pytest.fixture
+def offline_facts():
+    """``libvirt_host_caps`` built from saved XML through the same code as the module."""
+    from ansible_collections.virtumancer.hostcaps.plugins.module_utils.host_facts import build_facts
+    from ansible_collections.virtumancer.hostcaps.plugins.module_utils.offline import xml_sources
+
+    def build(caps, *domcaps):
+        return build_facts(xml_sources(read_fixture(caps), [read_fixture(name) for name in domcaps]))
+    return build
