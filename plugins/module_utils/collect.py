@@ -78,10 +78,12 @@ def connect(uri, read_only=True):
     try:
         return libvirt.openReadOnly(uri) if read_only else libvirt.open(uri)
     except libvirt.libvirtError as exc:
-        raise ConnectError('cannot connect to libvirt at %s: %s. Check that the libvirt daemon runs '
-                           'there and that this user may connect%s.'
-                           % (safe_uri(uri), (exc.get_error_message() or str(exc)).strip(),
-                              '' if read_only else ' read-write (or use read_only: true)'))
+        reason = _libvirt_message(exc)
+        hint = 'Check that the libvirt daemon runs there and that this user may connect.'
+        if not read_only and ('denied' in reason.lower() or 'authentication' in reason.lower()):
+            hint = ('A read-write connection needs root or membership in the libvirt group; '
+                    'grant that, or use read_only: true.')
+        raise ConnectError('cannot connect to libvirt at %s: %s. %s' % (safe_uri(uri), reason.rstrip('.'), hint))
 
 
 def version_string(number):
@@ -133,7 +135,8 @@ def live_sources(conn, uri, sysfs_root='/sys', probes=None):
 
     def node_info():
         model, memory_mb, cpus, mhz, nodes, sockets, cores, threads = conn.getInfo()
-        return {'model': model, 'memory_mb': memory_mb, 'cpus': cpus, 'mhz': mhz, 'nodes': nodes}
+        return {'model': model, 'memory_mb': memory_mb, 'cpus': cpus, 'mhz': mhz, 'nodes': nodes,
+                'sockets': sockets, 'cores': cores, 'threads': threads}
 
     def versions():
         return {
