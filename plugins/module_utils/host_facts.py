@@ -215,14 +215,22 @@ def build_cpu_info(src):
         'host_model': cpu_modes.get('host_model'),
         'host_passthrough': cpu_modes.get('host_passthrough'),
         'models': cpu_modes.get('models') if primary else None,
-        'vmx': ('vmx' in features) if x86 else None,
-        'svm': ('svm' in features) if x86 else None,
+        'vmx': _flag(features, 'vmx', source) if x86 else None,
+        'svm': _flag(features, 'svm', source) if x86 else None,
         'tsc_frequency_hz': (cpu['tsc'] or {}).get('frequency_hz'),
         'tsc_scaling': (cpu['tsc'] or {}).get('scaling'),
         'maxphysaddr_bits': cpu['maxphysaddr_bits'],
         'topology': cpu['topology'],
         'cache_banks': caps['cache_banks'],
     }
+
+
+def _flag(features, name, source):
+    # The capabilities list only the features beyond the named model (EPYC implies
+    # svm), so an absent flag is only known to be absent after baseline expansion.
+    if name in features:
+        return True
+    return False if source == 'baseline' else None
 
 
 # -- memory ----------------------------------------------------------------------
@@ -432,6 +440,8 @@ def build_virt_info(src):
     if max_vcpus is None and primary:
         max_vcpus = primary.get('max_vcpus')
     nested = src.optional('kvm_nested', 'virt_info')
+    gics = [(e.get('features') or {}).get('gic') for e in domcaps or []]
+    gics = [g for g in gics if g is not None]
     return {
         'hypervisor': versions.get('hypervisor'),
         'hypervisor_version': versions.get('hypervisor_version'),
@@ -442,6 +452,10 @@ def build_virt_info(src):
         'nested_module': None if nested is None else nested['module'],
         'guests': caps['guests'],
         'max_vcpus': max_vcpus,
+        'gic': None if not gics else {
+            'supported': any_true(g.get('supported') for g in gics),
+            'versions': _union(g.get('version') for g in gics if g.get('supported')),
+        },
         'domains': src.optional('domains', 'virt_info'),
     }
 

@@ -88,7 +88,6 @@ def test_cpu_models_come_from_the_default_machine_probe(milan):
     cpu = milan['cpu_info']
     assert cpu['host_model']['name'] == 'EPYC-Milan'
     assert cpu['features_source'] == 'capabilities'
-    assert cpu['svm'] is False and cpu['vmx'] is False
 
 
 def test_disk_buses_are_the_union_of_probes(milan):
@@ -134,3 +133,82 @@ def test_subsets_limit_the_categories(fixture_xml):
 ])
 def test_any_true_keeps_unknown_apart_from_false(values, expected):
     assert any_true(values) is expected
+
+
+def test_sev_host_reports_sev_and_sev_es_with_guest_counts(offline_facts):
+    sev = offline_facts('amd-epyc-sev.caps.xml', 'amd-epyc-sev.domcaps-q35.xml')['security_info']['sev']
+    assert sev == {'supported': True, 'es': True, 'snp': False, 'max_guests': 15, 'max_es_guests': 494,
+                   'cbitpos': 47, 'reduced_phys_bits': 1}
+
+
+def test_sev_snp_comes_from_launch_security(offline_facts):
+    facts = offline_facts('amd-epyc-sev.caps.xml', 'amd-epyc-genoa-snp.domcaps-q35.xml')
+    assert facts['security_info']['sev']['snp'] is True
+    assert facts['security_info']['sev']['cbitpos'] == 51
+
+
+def test_absent_sev_element_is_unknown_not_false(offline_facts):
+    sev = offline_facts(MILAN, 'x86-absent-sev.domcaps-q35.xml')['security_info']['sev']
+    assert sev['supported'] is None
+    assert sev['es'] is None and sev['snp'] is None
+
+
+def test_tdx_host(offline_facts):
+    security = offline_facts('intel-tdx.caps.xml', 'intel-tdx.domcaps-q35.xml')['security_info']
+    assert security['tdx'] is True
+    assert security['sev']['supported'] is False
+
+
+def test_sev_host_is_not_a_tdx_host(offline_facts):
+    assert offline_facts('amd-epyc-sev.caps.xml', 'amd-epyc-sev.domcaps-q35.xml')['security_info']['tdx'] is False
+
+
+def test_sgx_epc_sections(offline_facts):
+    sgx = offline_facts(MILAN, 'intel-sgx.domcaps-q35.xml')['security_info']['sgx']
+    assert sgx['supported'] is True and sgx['flc'] is True
+    assert sgx['epc_size_kb'] == sum(s['size_kb'] for s in sgx['sections'])
+    assert [s['node'] for s in sgx['sections']] == [0, 1]
+
+
+def test_aarch64_gic_and_firmware(offline_facts):
+    facts = offline_facts('aarch64-gic.caps.xml', 'aarch64-gic.domcaps-virt.xml')
+    assert facts['virt_info']['gic'] == {'supported': True, 'versions': ['3']}
+    assert facts['security_info']['uefi'] is True
+    assert facts['security_info']['secure_boot'] is False
+    assert facts['cpu_info']['vmx'] is None and facts['cpu_info']['svm'] is None
+
+
+def test_host_without_ovmf_has_no_uefi(offline_facts):
+    security = offline_facts(MILAN, 'x86-no-uefi.domcaps-q35.xml')['security_info']
+    assert security['uefi'] is False
+    assert security['secure_boot'] is False
+    assert security['firmware_paths'] == []
+
+
+def test_host_without_swtpm_has_no_tpm_2_0(offline_facts):
+    tpm = offline_facts(MILAN, 'x86-no-tpm.domcaps-q35.xml')['security_info']['tpm']
+    assert tpm['supported'] is True
+    assert tpm['emulator'] is False
+    assert tpm['backend_models'] == ['passthrough']
+    assert tpm['version_2_0'] is None
+
+
+def test_smt_topology_and_numa(offline_facts):
+    host = offline_facts('intel-xeon-ht.caps.xml')['host_info']
+    assert (host['sockets'], host['cores'], host['threads']) == (2, 4, 2)
+    assert host['numa_nodes'] == 2
+    assert host['online_cpus'] == 16
+
+
+def test_allocated_hugepages_per_size(offline_facts):
+    hugepages = offline_facts('amd-epyc-sev.caps.xml')['memory_info']['hugepages']
+    assert all(h['total'] > 0 for h in hugepages)
+    assert all(h['free'] is None for h in hugepages)
+
+
+def test_svm_implied_by_the_model_is_unknown_without_baseline(offline_facts):
+    assert offline_facts('amd-epyc-sev.caps.xml')['cpu_info']['svm'] is None
+
+
+def test_vmx_listed_by_libvirt_is_true(offline_facts):
+    assert offline_facts('intel-xeon-ht.caps.xml')['cpu_info']['vmx'] is True
