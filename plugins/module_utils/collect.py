@@ -246,9 +246,8 @@ def live_sources(conn, uri, sysfs_root='/sys', probes=None):
         }
 
     def max_vcpus():
-        primary = [p for p in resolve_probes(probes, src.get('capabilities'))]
-        virttype = primary[0][2] if primary else None
-        return conn.getMaxVcpus(virttype)
+        resolved = resolve_probes(probes, src.get('capabilities'))
+        return conn.getMaxVcpus(resolved[0][2] if resolved else None)
 
     fetchers = {
         'capabilities': capabilities, 'node_info': node_info, 'versions': versions,

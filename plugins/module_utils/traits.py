@@ -19,10 +19,7 @@ __metaclass__ = type
 
 import re
 
-try:
-    from collections.abc import Mapping
-except ImportError:  # pragma: no cover - Python 2 is not supported
-    from collections import Mapping
+from collections.abc import Mapping
 
 try:
     import jmespath

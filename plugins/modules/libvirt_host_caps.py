@@ -24,7 +24,7 @@ description:
     M(virtumancer.hostcaps.libvirt_host_caps) companions, the filters
     P(virtumancer.hostcaps.host_traits#filter) and P(virtumancer.hostcaps.host_resources#filter), use.
 author:
-  - virtumancer.hostcaps contributors
+  - virtumancer.hostcaps contributors (@virtumancer)
 extends_documentation_fragment:
   - virtumancer.hostcaps.attributes
   - virtumancer.hostcaps.attributes.facts
