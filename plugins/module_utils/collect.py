@@ -37,7 +37,7 @@ from ansible_collections.virtumancer.hostcaps.plugins.module_utils.network impor
     parse_interface, parse_network,
 )
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.node_device import (
-    is_sriov_physical_function,
+    is_sriov_physical_function, parse_net_device,
 )
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.storage import (
     parse_pool, parse_pool_capabilities,
@@ -212,13 +212,18 @@ def live_sources(conn, uri, sysfs_root='/sys', probes=None):
         try:
             return [parse_interface(iface.XMLDesc(0), bool(iface.isActive())) for iface in conn.listAllInterfaces(0)]
         except libvirt.libvirtError as exc:
-            if not local:
-                raise
-            # No interface driver (netcf/udev) in this libvirt: read the kernel's view.
+            reason = _libvirt_message(exc)
+        # No interface driver (netcf/udev) in this libvirt: the kernel's view when it is
+        # this host, else libvirt's net node devices.
+        if local:
             found = sysfs.read_net_interfaces(sysfs_root)
-            if found is None:
-                raise SourceUnavailable('%s; and %s/class/net is not readable' % (_libvirt_message(exc), sysfs_root))
-            return found
+            if found is not None:
+                return found
+        devices = conn.listAllDevices(libvirt.VIR_CONNECT_LIST_NODE_DEVICES_CAP_NET)
+        found = [parse_net_device(device.XMLDesc(0)) for device in devices]
+        if not found:
+            raise SourceUnavailable('%s; and no net node device was listed' % reason)
+        return sorted((entry for entry in found if entry), key=lambda entry: entry['name'] or '')
 
     def sriov_pf_count():
         devices = conn.listAllDevices(libvirt.VIR_CONNECT_LIST_NODE_DEVICES_CAP_PCI_DEV)
