@@ -8,7 +8,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.xmlparse import (
-    int_text, parse_xml, text, to_int, to_kib, yes_no,
+    int_text, parse_xml, serialize, text, to_int, to_kib, yes_no,
 )
 
 
@@ -17,7 +17,7 @@ def parse_capabilities(xml_text):
     root = parse_xml(xml_text, 'capabilities', 'the capabilities XML')
     host = root.find('host')
     if host is None:
-        host = root.makeelement('host')
+        host = root.makeelement('host', {})
     cpu = host.find('cpu')
     return {
         'uuid': text(host, 'uuid'),
@@ -59,13 +59,8 @@ def _host_cpu(cpu):
         },
         'microcode_version': to_int(cpu.find('microcode').get('version')) if cpu.find('microcode') is not None else None,
         'maxphysaddr_bits': to_int(maxphys.get('bits')) if maxphys is not None else None,
-        'xml': _serialize(cpu),
+        'xml': serialize(cpu),
     }
-
-
-def _serialize(node):
-    from lxml import etree
-    return etree.tostring(node, encoding='unicode')
 
 
 def _cell(cell):

@@ -91,8 +91,8 @@ def version_string(number):
 
 
 def default_probes(caps):
-    """(arch, machine, virttype) for every arch the host runs natively: the default
-    machine (``None``) and each canonical alias such as pc, q35 or virt."""
+    """(arch, machine, virttype, is_default) for every arch the host runs natively: the
+    default machine and each canonical alias such as pc, q35 or virt."""
     host_arch = caps['cpu']['arch']
     guests = [g for g in caps['guests'] if g['os_type'] == 'hvm' and g['arch']]
     native = [g for g in guests if 'kvm' in g['domain_types']] or [g for g in guests if g['arch'] == host_arch]
@@ -100,10 +100,14 @@ def default_probes(caps):
     for guest in native:
         types = guest['domain_types']
         virttype = 'kvm' if 'kvm' in types else ('qemu' if 'qemu' in types else (types[0] if types else None))
-        for machine in [None] + [m['name'] for m in guest['machines'] if m['canonical']]:
-            probe = (guest['arch'], machine, virttype)
-            if probe not in probes:
-                probes.append(probe)
+        aliases = [m for m in guest['machines'] if m['canonical']]
+        # libvirt lists an arch's default machine first; when an alias names it, that
+        # alias probe stands for the default and a separate default probe is saved.
+        default = guest['machines'][0]['name'] if guest['machines'] else None
+        if not any(m['canonical'] == default for m in aliases):
+            probes.append((guest['arch'], None, virttype, True))
+        for machine in aliases:
+            probes.append((guest['arch'], machine['name'], virttype, machine['canonical'] == default))
     return probes
 
 
@@ -121,7 +125,8 @@ def resolve_probes(requested, caps):
                 if guest['arch'] == arch:
                     types.update(guest['domain_types'])
             virttype = 'kvm' if 'kvm' in types else 'qemu'
-        probes.append((arch, item.get('machine') or None, virttype))
+        machine = item.get('machine') or None
+        probes.append((arch, machine, virttype, machine is None))
     return probes
 
 
@@ -157,7 +162,7 @@ def live_sources(conn, uri, sysfs_root='/sys', probes=None):
     def domain_capabilities():
         caps = src.get('capabilities')
         entries, failures, seen = [], {}, set()
-        for arch, machine, virttype in resolve_probes(probes, caps):
+        for arch, machine, virttype, is_default in resolve_probes(probes, caps):
             try:
                 entry = parse_domain_capabilities(conn.getDomainCapabilities(None, arch, machine, virttype, 0))
             except Exception as exc:
@@ -174,7 +179,7 @@ def live_sources(conn, uri, sysfs_root='/sys', probes=None):
                 continue
             seen.add(key)
             entry['requested_machine'] = machine
-            entry['default_machine'] = machine is None
+            entry['default_machine'] = is_default
             entries.append(entry)
         messages = ['%s (probed arch/machine/virttype: %s)' % (message, ', '.join(where))
                     for message, where in failures.items()]

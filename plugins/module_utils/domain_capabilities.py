@@ -39,7 +39,7 @@ def parse_domain_capabilities(xml_text):
 
 
 def _children(node):
-    return [] if node is None else [child for child in node if isinstance(child.tag, str)]
+    return [] if node is None else list(node)
 
 
 def _element(node):
@@ -85,17 +85,24 @@ def _cpu(node):
                 f.get('name') for f in host_model.findall('feature') if f.get('policy') == 'disable'),
         },
         'custom_supported': supported(custom),
-        'models': [] if custom is None else [
-            {
-                'name': (m.text or '').strip(),
-                # libvirt prints usable='unknown' when QEMU cannot tell.
-                'usable': yes_no(m.get('usable')),
-                'deprecated': yes_no(m.get('deprecated')) is True,
-                'vendor': m.get('vendor'),
-            }
-            for m in custom.findall('model')
-        ],
+        'models': _models(custom),
     }
+
+
+def _models(custom):
+    """Named CPU models grouped by libvirt's verdict, in libvirt's order.
+
+    ``usable='unknown'`` (QEMU could not tell) lands in ``unknown``; deprecated models are
+    also listed under ``deprecated``.
+    """
+    models = {'usable': [], 'unusable': [], 'unknown': [], 'deprecated': []}
+    for model in [] if custom is None else custom.findall('model'):
+        name = (model.text or '').strip()
+        verdict = yes_no(model.get('usable'))
+        models['usable' if verdict else 'unusable' if verdict is False else 'unknown'].append(name)
+        if yes_no(model.get('deprecated')):
+            models['deprecated'].append(name)
+    return models
 
 
 def _features(node):

@@ -80,7 +80,6 @@ options:
     default: /sys
 requirements:
   - libvirt-python
-  - lxml
 notes:
   - The offline twin P(virtumancer.hostcaps.caps_from_xml#filter) builds the same facts from
     saved C(virsh capabilities) and C(virsh domcapabilities) XML.
@@ -139,8 +138,8 @@ ansible_facts:
                    libvirt_version: 9.0.0, hypervisor: QEMU, hypervisor_version: 7.2.22}
         cpu_info:
           description: Host CPU features (expanded with libvirt's baseline when possible, see
-            C(features_source)), host-model name and features, named CPU models with C(usable)
-            true/false/null and C(deprecated), vmx/svm, TSC frequency, cache banks.
+            C(features_source)), host-model name and features, named CPU models grouped as
+            usable, unusable, unknown and deprecated, vmx/svm, TSC frequency, cache banks.
           returned: when the C(cpu) subset is gathered
           type: dict
         memory_info:
@@ -217,7 +216,6 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils import collect
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.host_facts import SUBSETS, build_facts
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.subsets import SubsetError, resolve_subsets
-from ansible_collections.virtumancer.hostcaps.plugins.module_utils.xmlparse import HAS_LXML, LXML_IMPORT_ERROR
 
 
 def main():
@@ -237,8 +235,6 @@ def main():
     )
     if not collect.HAS_LIBVIRT:
         module.fail_json(msg=missing_required_lib('libvirt-python'), exception=str(collect.LIBVIRT_IMPORT_ERROR))
-    if not HAS_LXML:
-        module.fail_json(msg=missing_required_lib('lxml'), exception=str(LXML_IMPORT_ERROR))
     params = module.params
     try:
         subsets = resolve_subsets(params['gather_subset'], SUBSETS)

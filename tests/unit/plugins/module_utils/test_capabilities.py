@@ -94,7 +94,17 @@ def test_wrong_document_names_the_root_it_got(fixture_xml):
         parse_capabilities(fixture_xml('debian12-epyc-milan-kvm.domcaps-q35.xml'))
 
 
-def test_entities_are_not_expanded():
-    doc = ('<!DOCTYPE capabilities [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+def test_external_entities_are_refused_not_fetched():
+    doc = ('<!DOCTYPE capabilities [<!ENTITY x SYSTEM "file:///etc/hostname">]>'
            '<capabilities><host><uuid>&x;</uuid></host></capabilities>')
-    assert parse_capabilities(doc)['uuid'] in (None, '')
+    with pytest.raises(XMLInputError, match='undefined entity'):
+        parse_capabilities(doc)
+
+
+def test_entity_expansion_bomb_is_refused():
+    entities = ''.join('<!ENTITY e%d "&e%d;&e%d;&e%d;&e%d;&e%d;&e%d;&e%d;&e%d;&e%d;&e%d;">' % ((i,) + (i - 1,) * 10)
+                       for i in range(1, 10))
+    doc = ('<!DOCTYPE capabilities [<!ENTITY e0 "lol">%s]><capabilities><host><uuid>&e9;</uuid></host>'
+           '</capabilities>' % entities)
+    with pytest.raises(XMLInputError):
+        parse_capabilities(doc)

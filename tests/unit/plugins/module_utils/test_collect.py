@@ -34,21 +34,31 @@ def test_sysfs_is_read_only_for_local_real_drivers(uri, local):
 
 def test_default_probes_cover_default_machine_and_aliases(fixture_xml):
     probes = default_probes(parse_capabilities(fixture_xml('debian12-epyc-milan-kvm.caps.xml')))
-    assert ('x86_64', None, 'kvm') in probes
-    assert ('x86_64', 'q35', 'kvm') in probes
-    assert ('x86_64', 'pc', 'kvm') in probes
-    assert all(virttype == 'kvm' for dummy, dummy2, virttype in probes)
+    assert ('x86_64', 'pc', 'kvm', True) in probes
+    assert ('x86_64', 'q35', 'kvm', False) in probes
+    assert ('i686', 'q35', 'kvm', False) in probes
+    assert all(virttype == 'kvm' for dummy, dummy2, virttype, dummy3 in probes)
+
+
+def test_the_alias_of_the_default_machine_replaces_a_default_probe(fixture_xml):
+    probes = default_probes(parse_capabilities(fixture_xml('debian12-epyc-milan-kvm.caps.xml')))
+    assert not [p for p in probes if p[1] is None]
+
+
+def test_aarch64_probes_the_virt_alias_as_default(fixture_xml):
+    probes = default_probes(parse_capabilities(fixture_xml('aarch64-gic.caps.xml')))
+    assert probes == [('aarch64', 'virt', 'kvm', True)]
 
 
 def test_default_probes_fall_back_to_the_driver_type(fixture_xml):
     probes = default_probes(parse_capabilities(fixture_xml('testdriver.caps.xml')))
-    assert probes == [('i686', None, 'test')]
+    assert probes == [('i686', None, 'test', True)]
 
 
 def test_user_probes_get_host_arch_and_kvm(fixture_xml):
     caps = parse_capabilities(fixture_xml('debian12-epyc-milan-kvm.caps.xml'))
-    assert resolve_probes([{'machine': 'q35'}], caps) == [('x86_64', 'q35', 'kvm')]
-    assert resolve_probes([{'arch': 'x86_64', 'virttype': 'qemu'}], caps) == [('x86_64', None, 'qemu')]
+    assert resolve_probes([{'machine': 'q35'}], caps) == [('x86_64', 'q35', 'kvm', False)]
+    assert resolve_probes([{'arch': 'x86_64', 'virttype': 'qemu'}], caps) == [('x86_64', None, 'qemu', True)]
 
 
 @pytest.mark.parametrize('requested, expected', [

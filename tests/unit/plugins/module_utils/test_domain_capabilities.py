@@ -59,10 +59,22 @@ def test_host_model(q35):
     assert 'svm' in host_model['disabled_features']
 
 
-def test_named_models_are_tri_state(q35):
-    usable = dict((m['name'], m['usable']) for m in q35['cpu']['models'])
-    assert usable['EPYC-Milan'] is False
-    assert usable['486'] is True
+def test_named_models_are_grouped_by_usability(q35):
+    models = q35['cpu']['models']
+    assert 'EPYC-Milan' in models['unusable']
+    assert '486' in models['usable']
+    assert models['unknown'] == []
+
+
+def test_unknown_usability_and_deprecation():
+    from ansible_collections.virtumancer.hostcaps.plugins.module_utils.domain_capabilities import _models
+    from xml.etree import ElementTree
+    custom = ElementTree.fromstring(
+        "<mode name='custom' supported='yes'>"
+        "<model usable='unknown' vendor='Intel'>Skylake-Client</model>"
+        "<model usable='yes' deprecated='yes' vendor='unknown'>pentium</model></mode>")
+    assert _models(custom) == {'usable': ['pentium'], 'unusable': [], 'unknown': ['Skylake-Client'],
+                               'deprecated': ['pentium']}
 
 
 def test_disk_buses(q35):
