@@ -9,9 +9,8 @@ __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.virtumancer.hostcaps.plugins.module_utils.traits import (
-    derive_traits, unwrap_host_facts,
-)
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts_input import unwrap_host_facts
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.traits import derive_traits
 
 
 def host_traits(data, custom_traits=None, sriov=None):

@@ -14,10 +14,10 @@ __metaclass__ = type
 
 import datetime
 
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts_input import SCHEMA_VERSION
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.resources import derive_resources
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.traits import derive_traits
 
-SCHEMA_VERSION = 1
 
 # gather_subset name -> fact key, in output order
 CATEGORIES = (

@@ -15,18 +15,12 @@ __metaclass__ = type
 
 import math
 
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts_input import as_list, dig
+
 RESOURCE_CLASSES = ('VCPU', 'PCPU', 'MEMORY_MB', 'DISK_GB', 'MEM_ENCRYPTION_CONTEXT', 'SRIOV_NET_VF', 'PGPU')
 DEFAULT_ALLOCATION_RATIO = 1.0
 # PCI base class 03: display controllers (VGA, 3D, other).
 PCI_CLASS_DISPLAY = 0x03
-
-
-def _get(data, *path):
-    for key in path:
-        if not isinstance(data, dict):
-            return None
-        data = data.get(key)
-    return data
 
 
 def _count(value):
@@ -34,40 +28,36 @@ def _count(value):
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
 
-def _list(value):
-    return value if isinstance(value, list) else []
-
-
 # -- per class: (total, used) or None when the total is unknown ----------------------
 
 
 def vcpu(facts, sriov):
-    total = _count(_get(facts, 'host_info', 'online_cpus'))
+    total = _count(dig(facts, 'host_info', 'online_cpus'))
     if total is None:
         return None
-    return total, _count(_get(facts, 'virt_info', 'domains', 'vcpus_running')) or 0
+    return total, _count(dig(facts, 'virt_info', 'domains', 'vcpus_running')) or 0
 
 
 def pcpu(facts, sriov):
     """Dedicated CPUs: none. Every online CPU is inventoried as VCPU; carving a
     dedicated set out of them is a host configuration this collection does not read."""
-    if _count(_get(facts, 'host_info', 'online_cpus')) is None:
+    if _count(dig(facts, 'host_info', 'online_cpus')) is None:
         return None
     return 0, 0
 
 
 def memory_mb(facts, sriov):
-    total = _count(_get(facts, 'memory_info', 'total_mb'))
+    total = _count(dig(facts, 'memory_info', 'total_mb'))
     if total is None:
-        total = _count(_get(facts, 'host_info', 'memory_mb'))
+        total = _count(dig(facts, 'host_info', 'memory_mb'))
     if total is None:
         return None
-    return total, _count(_get(facts, 'virt_info', 'domains', 'memory_mb_running')) or 0
+    return total, _count(dig(facts, 'virt_info', 'domains', 'memory_mb_running')) or 0
 
 
 def disk_gb(facts, sriov):
     """Active storage pools, in whole GiB (rounded down: never promise a partial GiB)."""
-    pools = _get(facts, 'storage_info', 'pools')
+    pools = dig(facts, 'storage_info', 'pools')
     if not isinstance(pools, list):
         return None
     active = [p for p in pools if isinstance(p, dict) and p.get('active') is True]
@@ -82,7 +72,7 @@ def disk_gb(facts, sriov):
 def mem_encryption_context(facts, sriov):
     """SEV guests the platform can run at once (ASIDs); SEV-ES has its own, smaller
     pool that os-resource-classes does not name, so it is not inventoried."""
-    sev = _get(facts, 'security_info', 'sev') or {}
+    sev = dig(facts, 'security_info', 'sev') or {}
     if sev.get('supported') is not True:
         return None
     total = _count(sev.get('max_guests'))
@@ -90,12 +80,12 @@ def mem_encryption_context(facts, sriov):
 
 
 def sriov_net_vf(facts, sriov):
-    summary = _get(sriov, 'summary')
+    summary = dig(sriov, 'summary')
     if not isinstance(summary, dict):
         return None
     used = _count(summary.get('used_vfs'))
     if used is None:
-        used = len([vf for vf in _list(sriov.get('virtual_functions'))
+        used = len([vf for vf in as_list(sriov.get('virtual_functions'))
                     if isinstance(vf, dict) and (vf.get('in_use') is True or vf.get('assigned') is True)])
     free = _count(summary.get('free_vfs'))
     if free is not None:

@@ -19,8 +19,6 @@ __metaclass__ = type
 
 import re
 
-from collections.abc import Mapping
-
 try:
     import jmespath
     from jmespath.exceptions import JMESPathError
@@ -32,7 +30,8 @@ except ImportError as exc:  # only custom traits need it
     HAS_JMESPATH = False
     JMESPATH_IMPORT_ERROR = exc
 
-SCHEMA_VERSION = 1
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts_input import as_list, dig
+
 CUSTOM_TRAIT_RE = re.compile(r'^CUSTOM_[A-Z0-9_]+$')
 
 INTEL = ('Intel',)
@@ -176,25 +175,12 @@ TPM_VERSION_TRAITS = {'1.2': 'COMPUTE_SECURITY_TPM_1_2', '2.0': 'COMPUTE_SECURIT
 MIN_HUGEPAGE_KB = 1024
 
 
-def _get(data, *path):
-    """``data[path[0]][path[1]]...``, or None when any step is missing or not a dict."""
-    for key in path:
-        if not isinstance(data, dict):
-            return None
-        data = data.get(key)
-    return data
-
-
-def _list(value):
-    return value if isinstance(value, list) else []
-
-
 def _domcaps(facts):
-    return [e for e in _list(_get(facts, 'domain_capabilities')) if isinstance(e, dict)]
+    return [e for e in as_list(dig(facts, 'domain_capabilities')) if isinstance(e, dict)]
 
 
 def _host_arch(facts):
-    return _get(facts, 'host_info', 'arch') or _get(facts, 'cpu_info', 'arch')
+    return dig(facts, 'host_info', 'arch') or dig(facts, 'cpu_info', 'arch')
 
 
 # -- rules: each returns the traits it proves ----------------------------------------
@@ -202,12 +188,12 @@ def _host_arch(facts):
 
 def cpu_feature_traits(facts):
     """CPU flags through the table of the host's architecture."""
-    arch = _get(facts, 'cpu_info', 'arch') or _host_arch(facts)
+    arch = dig(facts, 'cpu_info', 'arch') or _host_arch(facts)
     table = CPU_FEATURE_TRAITS.get(arch)
-    features = set(f for f in _list(_get(facts, 'cpu_info', 'features')) if isinstance(f, str))
+    features = set(f for f in as_list(dig(facts, 'cpu_info', 'features')) if isinstance(f, str))
     if not table or not features:
         return set()
-    vendor = _get(facts, 'cpu_info', 'vendor') or _get(facts, 'host_info', 'cpu_vendor')
+    vendor = dig(facts, 'cpu_info', 'vendor') or dig(facts, 'host_info', 'cpu_vendor')
     traits = set()
     for feature in features:
         for trait in table.get(feature, ()):
@@ -228,9 +214,9 @@ def _vendor_allows(trait, vendor):
 
 
 def topology_traits(facts):
-    threads = _get(facts, 'host_info', 'threads')
+    threads = dig(facts, 'host_info', 'threads')
     if threads is None:
-        threads = _get(facts, 'cpu_info', 'topology', 'threads')
+        threads = dig(facts, 'cpu_info', 'topology', 'threads')
     return {'HW_CPU_HYPERTHREADING'} if isinstance(threads, int) and threads > 1 else set()
 
 
@@ -240,7 +226,7 @@ def arch_traits(facts):
     host = HW_ARCH_NAMES.get(_host_arch(facts))
     if host:
         traits.add('HW_ARCH_' + host)
-    for guest in _list(_get(facts, 'virt_info', 'guests')):
+    for guest in as_list(dig(facts, 'virt_info', 'guests')):
         if isinstance(guest, dict) and guest.get('os_type') == 'hvm' and guest.get('domain_types'):
             name = COMPUTE_ARCH_NAMES.get(guest.get('arch'))
             if name:
@@ -257,13 +243,13 @@ def firmware_traits(facts):
     s390x) have no BIOS unless libvirt says so. Without domain capabilities: unknown.
     """
     traits = set()
-    if _get(facts, 'security_info', 'uefi') is True:
+    if dig(facts, 'security_info', 'uefi') is True:
         traits.add('COMPUTE_FIRMWARE_UEFI')
-    if _get(facts, 'security_info', 'secure_boot') is True:
+    if dig(facts, 'security_info', 'secure_boot') is True:
         traits.add('COMPUTE_SECURITY_UEFI_SECURE_BOOT')
     for entry in _domcaps(facts):
         os_caps = entry.get('os') or {}
-        if 'bios' in _list(os_caps.get('firmware')) or (
+        if 'bios' in as_list(os_caps.get('firmware')) or (
                 entry.get('arch') in X86_ARCHES and os_caps.get('supported') is True):
             traits.add('COMPUTE_FIRMWARE_BIOS')
     return traits
@@ -277,10 +263,10 @@ def tpm_traits(facts):
     models (TIS, CRB) and versions therefore all need the ``emulator`` backend; a
     version enum missing from an old libvirt leaves the version traits unset.
     """
-    tpm = _get(facts, 'security_info', 'tpm') or {}
+    tpm = dig(facts, 'security_info', 'tpm') or {}
     if tpm.get('supported') is not True or tpm.get('emulator') is not True:
         return set()
-    traits = set(TPM_MODEL_TRAITS[m] for m in _list(tpm.get('models')) if m in TPM_MODEL_TRAITS)
+    traits = set(TPM_MODEL_TRAITS[m] for m in as_list(tpm.get('models')) if m in TPM_MODEL_TRAITS)
     for version, trait in TPM_VERSION_TRAITS.items():
         if tpm.get('version_' + version.replace('.', '_')) is True:
             traits.add(trait)
@@ -288,13 +274,13 @@ def tpm_traits(facts):
 
 
 def confidential_computing_traits(facts):
-    security = _get(facts, 'security_info') or {}
+    security = dig(facts, 'security_info') or {}
     checks = (
-        (_get(security, 'sev', 'supported'), 'HW_CPU_X86_AMD_SEV'),
-        (_get(security, 'sev', 'es'), 'HW_CPU_X86_AMD_SEV_ES'),
-        (_get(security, 'sev', 'snp'), 'HW_CPU_X86_AMD_SEV_SNP'),
+        (dig(security, 'sev', 'supported'), 'HW_CPU_X86_AMD_SEV'),
+        (dig(security, 'sev', 'es'), 'HW_CPU_X86_AMD_SEV_ES'),
+        (dig(security, 'sev', 'snp'), 'HW_CPU_X86_AMD_SEV_SNP'),
         (security.get('tdx'), 'HW_CPU_X86_INTEL_TDX'),
-        (_get(security, 'sgx', 'supported'), 'HW_CPU_X86_SGX'),
+        (dig(security, 'sgx', 'supported'), 'HW_CPU_X86_SGX'),
         (security.get('s390_pv'), 'CUSTOM_SECURITY_S390_PV'),
     )
     return set(trait for value, trait in checks if value is True)
@@ -303,7 +289,7 @@ def confidential_computing_traits(facts):
 def device_traits(facts):
     """Disk buses, video models, virtiofs and vIOMMU models the hypervisor offers."""
     traits = set()
-    for bus in _list(_get(facts, 'storage_info', 'disk_buses')):
+    for bus in as_list(dig(facts, 'storage_info', 'disk_buses')):
         if bus in STORAGE_BUS_NAMES:
             traits.add('COMPUTE_STORAGE_BUS_' + bus.upper())
     for entry in _domcaps(facts):
@@ -311,13 +297,13 @@ def device_traits(facts):
         video = devices.get('video') or {}
         if video.get('supported') is True:
             traits.update('COMPUTE_GRAPHICS_MODEL_' + m.upper()
-                          for m in _list(video.get('model_type')) if m in VIDEO_MODEL_NAMES)
+                          for m in as_list(video.get('model_type')) if m in VIDEO_MODEL_NAMES)
         filesystem = devices.get('filesystem') or {}
-        if filesystem.get('supported') is True and 'virtiofs' in _list(filesystem.get('driver_type')):
+        if filesystem.get('supported') is True and 'virtiofs' in as_list(filesystem.get('driver_type')):
             traits.add('COMPUTE_STORAGE_VIRTIO_FS')
         iommu = devices.get('iommu') or {}
         if iommu.get('supported') is True:
-            models = [m for m in _list(iommu.get('model')) if m in VIOMMU_MODEL_NAMES]
+            models = [m for m in as_list(iommu.get('model')) if m in VIOMMU_MODEL_NAMES]
             traits.update('COMPUTE_VIOMMU_MODEL_' + m.upper() for m in models)
             if models:
                 # 'auto' lets libvirt pick the arch's default model, so any one will do.
@@ -343,14 +329,14 @@ def host_feature_traits(facts):
     """
     traits = set()
     checks = (
-        (_get(facts, 'security_info', 'iommu', 'supported'), 'CUSTOM_IOMMU'),
-        (_get(facts, 'virt_info', 'nested_virtualization'), 'CUSTOM_NESTED_VIRT'),
-        (_get(facts, 'memory_info', 'ksm', 'enabled'), 'CUSTOM_KSM'),
-        (_get(facts, 'virt_info', 'kvm_available'), 'CUSTOM_KVM'),
+        (dig(facts, 'security_info', 'iommu', 'supported'), 'CUSTOM_IOMMU'),
+        (dig(facts, 'virt_info', 'nested_virtualization'), 'CUSTOM_NESTED_VIRT'),
+        (dig(facts, 'memory_info', 'ksm', 'enabled'), 'CUSTOM_KSM'),
+        (dig(facts, 'virt_info', 'kvm_available'), 'CUSTOM_KVM'),
     )
     traits.update(trait for value, trait in checks if value is True)
-    for pool in _list(_get(facts, 'memory_info', 'hugepages')):
-        size, total = _get(pool, 'size_kb'), _get(pool, 'total')
+    for pool in as_list(dig(facts, 'memory_info', 'hugepages')):
+        size, total = dig(pool, 'size_kb'), dig(pool, 'total')
         if isinstance(size, int) and size >= MIN_HUGEPAGE_KB and isinstance(total, int) and total > 0:
             traits.add(hugepage_trait_name(size))
     return traits
@@ -361,12 +347,12 @@ def sriov_traits(sriov):
     if not isinstance(sriov, dict):
         return set()
     traits = set()
-    if _get(sriov, 'summary', 'capable') is True:
+    if dig(sriov, 'summary', 'capable') is True:
         traits.add('HW_NIC_SRIOV')
-    if any(isinstance(vf, dict) and vf.get('trust') is True for vf in _list(sriov.get('virtual_functions'))):
+    if any(isinstance(vf, dict) and vf.get('trust') is True for vf in as_list(sriov.get('virtual_functions'))):
         traits.add('HW_NIC_SRIOV_TRUSTED')
-    for device in _list(sriov.get('passthrough_devices')):
-        vendor, product = _pci_id(_get(device, 'vendor_id')), _pci_id(_get(device, 'device_id'))
+    for device in as_list(sriov.get('passthrough_devices')):
+        vendor, product = _pci_id(dig(device, 'vendor_id')), _pci_id(dig(device, 'device_id'))
         if vendor and product:
             traits.add('CUSTOM_PCI_%s_%s' % (vendor, product))
     return traits
@@ -476,45 +462,3 @@ def derive_traits(facts, sriov=None, custom_traits=None):
     traits.update(sriov_traits(sriov))
     traits.update(custom_traits_matching(custom_traits, facts, sriov))
     return sorted(traits)
-
-
-def unwrap_host_facts(data, sriov=None):
-    """(libvirt_host_caps, sriov) from the facts themselves or a dict holding them.
-
-    Accepts ``ansible_facts.libvirt_host_caps``, ``ansible_facts`` and ``hostvars[host]``.
-    An explicit ``sriov`` wins over one found beside the facts. Raises ValueError.
-    """
-    if not isinstance(data, Mapping):
-        raise ValueError(
-            'expected the libvirt_host_caps facts (a mapping), got %s %s; pass '
-            "ansible_facts.libvirt_host_caps or hostvars[host].ansible_facts"
-            % (type(data).__name__, _short(data)))
-    holder = data.get('ansible_facts') if isinstance(data.get('ansible_facts'), Mapping) else data
-    if 'libvirt_host_caps' in holder:
-        facts = holder['libvirt_host_caps']
-        if sriov is None:
-            sriov = holder.get('sriov')
-        if not isinstance(facts, Mapping):
-            raise ValueError(
-                'libvirt_host_caps is %s %s, not a mapping; gather it with '
-                'virtumancer.hostcaps.libvirt_host_caps first' % (type(facts).__name__, _short(facts)))
-    elif 'schema_version' in holder or 'host_info' in holder or 'cpu_info' in holder:
-        facts = holder
-    else:
-        raise ValueError(
-            'no libvirt_host_caps facts in the input (keys: %s); gather them with '
-            'virtumancer.hostcaps.libvirt_host_caps and pass ansible_facts.libvirt_host_caps'
-            % (', '.join(sorted(str(k) for k in holder)[:10]) or 'none'))
-    facts = dict(facts)
-    version = facts.get('schema_version')
-    if version is not None and version != SCHEMA_VERSION:
-        raise ValueError(
-            'libvirt_host_caps schema_version is %r, this collection reads %d; '
-            'gather the facts again with this version of virtumancer.hostcaps'
-            % (version, SCHEMA_VERSION))
-    return facts, sriov
-
-
-def _short(value):
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + '...'

@@ -5,16 +5,11 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import os
-
 import pytest
 
-FIXTURES = os.path.join(os.path.dirname(__file__), 'fixtures', 'libvirt')
-
-
-def read_fixture(name):
-    with open(os.path.join(FIXTURES, name)) as handle:
-        return handle.read()
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.host_facts import build_facts
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.offline import xml_sources
+from ansible_collections.virtumancer.hostcaps.tests.unit.facts_from_fixtures import read_fixture
 
 
 @pytest.fixture
@@ -25,10 +20,7 @@ def fixture_xml():
 
 @pytest.fixture
 def offline_facts():
-    """``libvirt_host_caps`` built from saved XML through the same code as the module."""
-    from ansible_collections.virtumancer.hostcaps.plugins.module_utils.host_facts import build_facts
-    from ansible_collections.virtumancer.hostcaps.plugins.module_utils.offline import xml_sources
-
+    """``libvirt_host_caps`` built from saved XML exactly as the caps_from_xml filter does."""
     def build(caps, *domcaps):
         return build_facts(xml_sources(read_fixture(caps), [read_fixture(name) for name in domcaps]))
     return build

@@ -6,21 +6,14 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import os
-
 import pytest
 
-from ansible_collections.virtumancer.hostcaps.plugins.module_utils.capabilities import parse_capabilities
-from ansible_collections.virtumancer.hostcaps.plugins.module_utils.domain_capabilities import (
-    parse_domain_capabilities,
-)
-from ansible_collections.virtumancer.hostcaps.plugins.module_utils.host_facts import FactSources, build_facts
+from ansible_collections.virtumancer.hostcaps.tests.unit.facts_from_fixtures import facts_from, read_fixture
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.resources import (
     RESOURCE_CLASSES, derive_resources,
 )
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.storage import parse_pool
 
-FIXTURES = os.path.join(os.path.dirname(__file__), '..', '..', 'fixtures', 'libvirt')
 
 MILAN = 'debian12-epyc-milan-kvm.caps.xml'
 MILAN_Q35 = 'debian12-epyc-milan-kvm.domcaps-q35.xml'
@@ -28,36 +21,6 @@ SEV = 'amd-epyc-sev.caps.xml'
 SEV_Q35 = 'amd-epyc-sev.domcaps-q35.xml'
 TESTDRIVER = 'testdriver.caps.xml'
 TESTDRIVER_POOL = 'testdriver-default.pool.xml'
-
-
-def read_fixture(name):
-    with open(os.path.join(FIXTURES, name)) as handle:
-        return handle.read()
-
-
-def needs_fixture(*names):
-    missing = [n for n in names if not os.path.exists(os.path.join(FIXTURES, n))]
-    return pytest.mark.skipif(bool(missing), reason='fixture not captured yet: %s' % ', '.join(missing))
-
-
-def facts_from(caps, *domcaps, **live):
-    """``libvirt_host_caps`` built by ``build_facts`` from fixture XML; ``live`` adds
-    sources only a live host has (``pools=[...]``, ``domains={...}``)."""
-    subsets = live.pop('subsets', None)
-    capabilities = parse_capabilities(read_fixture(caps))
-    entries = []
-    for name in domcaps:
-        entry = parse_domain_capabilities(read_fixture(name))
-        entry['requested_machine'] = None
-        entry['default_machine'] = not any(e['arch'] == entry['arch'] for e in entries)
-        entries.append(entry)
-    fetchers = {'capabilities': lambda: capabilities}
-    if entries:
-        fetchers['domain_capabilities'] = lambda: entries
-    for name, value in live.items():
-        fetchers[name] = (lambda v=value: v)
-    src = FactSources(fetchers)
-    return build_facts(src, subsets=subsets) if subsets else build_facts(src)
 
 
 def saved_pool(active=True):
@@ -152,7 +115,6 @@ def test_unreadable_pools_leave_disk_out(milan):
 # -- MEM_ENCRYPTION_CONTEXT ----------------------------------------------------------
 
 
-@needs_fixture(SEV, SEV_Q35)
 def test_sev_max_guests_is_the_encryption_context_total():
     assert derive_resources(facts_from(SEV, SEV_Q35))['MEM_ENCRYPTION_CONTEXT']['total'] == 15
 

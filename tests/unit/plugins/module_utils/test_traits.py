@@ -14,13 +14,10 @@ import pytest
 
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils import traits as traits_mod
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.capabilities import parse_capabilities
-from ansible_collections.virtumancer.hostcaps.plugins.module_utils.domain_capabilities import (
-    parse_domain_capabilities,
-)
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.host_facts import FactSources, build_facts
+from ansible_collections.virtumancer.hostcaps.tests.unit.facts_from_fixtures import FIXTURES, facts_from, read_fixture
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.traits import derive_traits
 
-FIXTURES = os.path.join(os.path.dirname(__file__), '..', '..', 'fixtures', 'libvirt')
 OS_TRAITS = frozenset(os_traits.get_traits())
 CUSTOM = re.compile(r'^CUSTOM_[A-Z0-9_]+$')
 
@@ -40,38 +37,6 @@ TDX = 'intel-tdx.caps.xml'
 TDX_Q35 = 'intel-tdx.domcaps-q35.xml'
 AARCH64 = 'aarch64-gic.caps.xml'
 AARCH64_VIRT = 'aarch64-gic.domcaps-virt.xml'
-
-
-def read_fixture(name):
-    with open(os.path.join(FIXTURES, name)) as handle:
-        return handle.read()
-
-
-def has_fixture(name):
-    return os.path.exists(os.path.join(FIXTURES, name))
-
-
-def needs_fixture(*names):
-    missing = [n for n in names if not has_fixture(n)]
-    return pytest.mark.skipif(bool(missing), reason='fixture not captured yet: %s' % ', '.join(missing))
-
-
-def facts_from(caps, *domcaps, **live):
-    """``libvirt_host_caps`` built by ``build_facts`` from fixture XML, as an offline dump
-    would be; ``live`` adds sources only a live host has (``ksm={...}``, ``domains={...}``)."""
-    capabilities = parse_capabilities(read_fixture(caps))
-    entries = []
-    for name in domcaps:
-        entry = parse_domain_capabilities(read_fixture(name))
-        entry['requested_machine'] = None
-        entry['default_machine'] = not any(e['arch'] == entry['arch'] for e in entries)
-        entries.append(entry)
-    fetchers = {'capabilities': lambda: capabilities}
-    if entries:
-        fetchers['domain_capabilities'] = lambda: entries
-    for name, value in live.items():
-        fetchers[name] = (lambda v=value: v)
-    return build_facts(FactSources(fetchers))
 
 
 def traits_of(caps, *domcaps, **live):
@@ -218,33 +183,27 @@ def test_testdriver_gives_only_its_arch():
 # -- variant hosts -------------------------------------------------------------------
 
 
-@needs_fixture(ABSENT_SEV_Q35)
 def test_absent_sev_element_gives_no_sev():
     assert not [t for t in traits_of(MILAN, ABSENT_SEV_Q35) if 'SEV' in t]
 
 
-@needs_fixture(SEV, SEV_Q35)
 def test_sev_host_gives_sev_and_sev_es():
     traits = traits_of(SEV, SEV_Q35)
     assert {'HW_CPU_X86_AMD_SEV', 'HW_CPU_X86_AMD_SEV_ES'} <= set(traits)
 
 
-@needs_fixture(SEV, SEV_Q35)
 def test_sev_host_without_snp_gives_no_snp():
     assert 'HW_CPU_X86_AMD_SEV_SNP' not in traits_of(SEV, SEV_Q35)
 
 
-@needs_fixture(SEV, SNP_Q35)
 def test_snp_host_gives_sev_snp():
     assert 'HW_CPU_X86_AMD_SEV_SNP' in traits_of(SEV, SNP_Q35)
 
 
-@needs_fixture(SEV)
 def test_configured_hugepages_give_2m_and_1g():
     assert {'CUSTOM_HUGEPAGES_2M', 'CUSTOM_HUGEPAGES_1G'} <= set(traits_of(SEV))
 
 
-@needs_fixture(SEV)
 def test_hugepages_configured_but_all_in_use_still_count():
     capabilities = parse_capabilities(read_fixture(SEV))
     sizes = capabilities['cpu']['page_sizes_kb']
@@ -252,62 +211,50 @@ def test_hugepages_configured_but_all_in_use_still_count():
     assert 'CUSTOM_HUGEPAGES_1G' in traits_of(SEV, free_pages=no_free)
 
 
-@needs_fixture(SEV)
 def test_iommu_support_gives_custom_iommu():
     assert 'CUSTOM_IOMMU' in traits_of(SEV)
 
 
-@needs_fixture(SEV)
 def test_two_threads_per_core_is_hyperthreading():
     assert 'HW_CPU_HYPERTHREADING' in traits_of(SEV)
 
 
-@needs_fixture(XEON_HT)
 def test_xeon_vmx_gives_both_vmx_traits():
     assert {'HW_CPU_X86_VMX', 'HW_CPU_X86_INTEL_VMX'} <= set(traits_of(XEON_HT))
 
 
-@needs_fixture(XEON_HT)
 def test_xeon_md_clear_gives_intel_md_clear():
     assert 'HW_CPU_X86_INTEL_MD_CLEAR' in traits_of(XEON_HT)
 
 
-@needs_fixture(XEON_HT)
 def test_xeon_ht_is_hyperthreading():
     assert 'HW_CPU_HYPERTHREADING' in traits_of(XEON_HT)
 
 
-@needs_fixture(SGX_Q35)
 def test_sgx_domain_capabilities_give_sgx():
     assert 'HW_CPU_X86_SGX' in traits_of(MILAN, SGX_Q35)
 
 
-@needs_fixture(NO_UEFI_Q35)
 def test_no_uefi_firmware_gives_no_uefi():
     assert 'COMPUTE_FIRMWARE_UEFI' not in traits_of(MILAN, NO_UEFI_Q35)
 
 
-@needs_fixture(NO_UEFI_Q35)
 def test_x86_without_uefi_still_boots_bios():
     assert 'COMPUTE_FIRMWARE_BIOS' in traits_of(MILAN, NO_UEFI_Q35)
 
 
-@needs_fixture(NO_TPM_Q35)
 def test_passthrough_only_tpm_gives_no_tpm_trait():
     assert not [t for t in traits_of(MILAN, NO_TPM_Q35) if t.startswith('COMPUTE_SECURITY_TPM')]
 
 
-@needs_fixture(TDX, TDX_Q35)
 def test_tdx_host_gives_intel_tdx():
     assert 'HW_CPU_X86_INTEL_TDX' in traits_of(TDX, TDX_Q35)
 
 
-@needs_fixture(MILAN_Q35)
 def test_host_without_tdx_gives_no_tdx():
     assert 'HW_CPU_X86_INTEL_TDX' not in traits_of(MILAN, MILAN_Q35)
 
 
-@needs_fixture(TDX)
 def test_amd_bits_mirrored_by_kvm_on_intel_give_no_amd_trait():
     # KVM copies IBPB/SSBD/STIBP into AMD's CPUID leaf on Intel hosts
     traits = traits_of(TDX)
@@ -315,28 +262,23 @@ def test_amd_bits_mirrored_by_kvm_on_intel_give_no_amd_trait():
     assert 'HW_CPU_X86_STIBP' in traits
 
 
-@needs_fixture(AARCH64, AARCH64_VIRT)
 def test_aarch64_hwcaps_give_aarch64_cpu_traits():
     assert {'HW_CPU_AARCH64_ATOMICS', 'HW_CPU_AARCH64_ASIMD', 'HW_CPU_AARCH64_SHA2'} <= set(
         traits_of(AARCH64, AARCH64_VIRT))
 
 
-@needs_fixture(AARCH64, AARCH64_VIRT)
 def test_aarch64_host_gives_aarch64_arch():
     assert {'HW_ARCH_AARCH64', 'COMPUTE_ARCH_AARCH64'} <= set(traits_of(AARCH64, AARCH64_VIRT))
 
 
-@needs_fixture(AARCH64, AARCH64_VIRT)
 def test_aarch64_virt_machine_gives_no_bios():
     assert 'COMPUTE_FIRMWARE_BIOS' not in traits_of(AARCH64, AARCH64_VIRT)
 
 
-@needs_fixture(AARCH64, AARCH64_VIRT)
 def test_aarch64_gives_uefi():
     assert 'COMPUTE_FIRMWARE_UEFI' in traits_of(AARCH64, AARCH64_VIRT)
 
 
-@needs_fixture(AARCH64)
 def test_aarch64_gives_no_x86_trait():
     assert not [t for t in traits_of(AARCH64) if t.startswith('HW_CPU_X86_')]
 

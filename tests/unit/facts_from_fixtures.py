@@ -1,0 +1,45 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Build ``libvirt_host_caps`` from the XML fixtures through the real parsers and
+builders, as an offline dump would be built."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.capabilities import parse_capabilities
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.domain_capabilities import (
+    parse_domain_capabilities,
+)
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.host_facts import (
+    SUBSETS, FactSources, build_facts,
+)
+
+FIXTURES = os.path.join(os.path.dirname(__file__), 'fixtures', 'libvirt')
+
+
+def read_fixture(name):
+    with open(os.path.join(FIXTURES, name)) as handle:
+        return handle.read()
+
+
+def facts_from(caps, *domcaps, **live):
+    """Facts of the ``caps`` fixture plus ``domcaps`` fixtures. ``live`` adds the sources
+    only a live host has (``pools=[...]``, ``domains={...}``, ``ksm={...}``) and may
+    name ``subsets``."""
+    subsets = live.pop('subsets', SUBSETS)
+    capabilities = parse_capabilities(read_fixture(caps))
+    entries = []
+    for name in domcaps:
+        entry = parse_domain_capabilities(read_fixture(name))
+        entry['requested_machine'] = None
+        entry['default_machine'] = not any(e['arch'] == entry['arch'] for e in entries)
+        entries.append(entry)
+    fetchers = {'capabilities': lambda: capabilities}
+    if entries:
+        fetchers['domain_capabilities'] = lambda: entries
+    for name, value in live.items():
+        fetchers[name] = (lambda v=value: v)
+    return build_facts(FactSources(fetchers), subsets)
