@@ -130,7 +130,7 @@ def resolve_probes(requested, caps):
     return probes
 
 
-def live_sources(conn, uri, sysfs_root='/sys', probes=None):
+def live_sources(conn, uri, sysfs_root='/sys', probes=None, read_only=True):
     """``FactSources`` reading ``conn``; ``probes`` is the user's list of
     ``{arch, machine, virttype}`` dicts or None for the default set."""
     src = None
@@ -168,7 +168,7 @@ def live_sources(conn, uri, sysfs_root='/sys', probes=None):
             except Exception as exc:
                 message = _libvirt_message(exc)
                 failures.setdefault(message, []).append('%s/%s/%s' % (arch, machine or 'default', virttype))
-                if 'read only access prevents' in message:
+                if read_only and _error_code(exc) == libvirt.VIR_ERR_OPERATION_DENIED:
                     # libvirt >= 5.4 refuses domain capabilities on read-only connections.
                     failures[message].append('(not probed further: read-only connection; '
                                              'set read_only: false to read domain capabilities)')
@@ -281,6 +281,10 @@ def live_sources(conn, uri, sysfs_root='/sys', probes=None):
             unavailable[name] = 'sysfs is read only when the URI is local to a real hypervisor (%s is not)' % safe_uri(uri)
     src = FactSources(fetchers, unavailable)
     return src
+
+
+def _error_code(exc):
+    return getattr(exc, 'get_error_code', lambda: None)()
 
 
 def _libvirt_message(exc):

@@ -245,7 +245,8 @@ def main():
     except collect.ConnectError as exc:
         module.fail_json(msg=str(exc))
     try:
-        sources = collect.live_sources(conn, params['uri'], params['sysfs_root'], params['domain_capabilities'])
+        sources = collect.live_sources(conn, params['uri'], params['sysfs_root'], params['domain_capabilities'],
+                                       params['read_only'])
         facts = build_facts(sources, subsets, uri=collect.safe_uri(params['uri']))
     finally:
         conn.close()

@@ -284,7 +284,7 @@ def _short(value):
 
 
 def _module_sources(collect, build_facts, subsets, conn, uri):
-    return build_facts(collect.live_sources(conn, uri, '/sys', None), subsets, uri=collect.safe_uri(uri))
+    return build_facts(collect.live_sources(conn, uri, '/sys', None, read_only=False), subsets, uri=collect.safe_uri(uri))
 
 
 def _raw_plan(libvirt, collect, conn):
