@@ -14,21 +14,16 @@ __metaclass__ = type
 import os
 
 try:
-    from urllib.parse import urlsplit
-except ImportError:  # pragma: no cover - Python 2 is not supported
-    from urlparse import urlsplit
-
-try:
     import libvirt
-    HAS_LIBVIRT = True
-    LIBVIRT_IMPORT_ERROR = None
-except ImportError as exc:
-    HAS_LIBVIRT = False
-    LIBVIRT_IMPORT_ERROR = exc
+except ImportError:  # reported by libvirt_conn.connect, which runs first
+    libvirt = None
 
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.capabilities import parse_capabilities
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.domain_capabilities import (
     parse_domain_capabilities,
+)
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.libvirt_conn import (
+    error_code, libvirt_message, reads_local_sysfs, safe_uri,
 )
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.host_facts import (
     FactSources, SourceUnavailable,
@@ -44,46 +39,6 @@ from ansible_collections.virtumancer.hostcaps.plugins.module_utils.storage impor
 )
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils import sysfs
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.xmlparse import parse_xml
-
-
-class ConnectError(Exception):
-    pass
-
-
-def safe_uri(uri):
-    """The URI without user, password or query parameters (which may name key files)."""
-    parts = urlsplit(uri)
-    netloc = parts.hostname or ''
-    if parts.port:
-        netloc = '%s:%s' % (netloc, parts.port)
-    return '%s://%s%s' % (parts.scheme, netloc, parts.path)
-
-
-def reads_local_sysfs(uri):
-    """sysfs describes this machine: only for a local URI of a real hypervisor driver."""
-    parts = urlsplit(uri)
-    driver = parts.scheme.split('+')[0]
-    return parts.hostname in (None, '', 'localhost') and driver != 'test'
-
-
-def _silence(dummy_ctx, dummy_err):
-    """libvirt prints every error to stderr by default; errors are reported as facts."""
-
-
-def connect(uri, read_only=True):
-    if not HAS_LIBVIRT:
-        raise ConnectError('the Python library libvirt-python is required on the host: %s'
-                           % LIBVIRT_IMPORT_ERROR)
-    libvirt.registerErrorHandler(_silence, None)
-    try:
-        return libvirt.openReadOnly(uri) if read_only else libvirt.open(uri)
-    except libvirt.libvirtError as exc:
-        reason = _libvirt_message(exc)
-        hint = 'Check that the libvirt daemon runs there and that this user may connect.'
-        if not read_only and ('denied' in reason.lower() or 'authentication' in reason.lower()):
-            hint = ('A read-write connection needs root or membership in the libvirt group; '
-                    'grant that, or use read_only: true.')
-        raise ConnectError('cannot connect to libvirt at %s: %s. %s' % (safe_uri(uri), reason.rstrip('.'), hint))
 
 
 def version_string(number):
@@ -166,9 +121,9 @@ def live_sources(conn, uri, sysfs_root='/sys', probes=None, read_only=True):
             try:
                 entry = parse_domain_capabilities(conn.getDomainCapabilities(None, arch, machine, virttype, 0))
             except Exception as exc:
-                message = _libvirt_message(exc)
+                message = libvirt_message(exc)
                 failures.setdefault(message, []).append('%s/%s/%s' % (arch, machine or 'default', virttype))
-                if read_only and _error_code(exc) == libvirt.VIR_ERR_OPERATION_DENIED:
+                if read_only and error_code(exc) == libvirt.VIR_ERR_OPERATION_DENIED:
                     # libvirt >= 5.4 refuses domain capabilities on read-only connections.
                     failures[message].append('(not probed further: read-only connection; '
                                              'set read_only: false to read domain capabilities)')
@@ -217,7 +172,7 @@ def live_sources(conn, uri, sysfs_root='/sys', probes=None, read_only=True):
         try:
             return [parse_interface(iface.XMLDesc(0), bool(iface.isActive())) for iface in conn.listAllInterfaces(0)]
         except libvirt.libvirtError as exc:
-            reason = _libvirt_message(exc)
+            reason = libvirt_message(exc)
         # No interface driver (netcf/udev) in this libvirt: the kernel's view when it is
         # this host, else libvirt's net node devices.
         if local:
@@ -281,12 +236,3 @@ def live_sources(conn, uri, sysfs_root='/sys', probes=None, read_only=True):
             unavailable[name] = 'sysfs is read only when the URI is local to a real hypervisor (%s is not)' % safe_uri(uri)
     src = FactSources(fetchers, unavailable)
     return src
-
-
-def _error_code(exc):
-    return getattr(exc, 'get_error_code', lambda: None)()
-
-
-def _libvirt_message(exc):
-    message = getattr(exc, 'get_error_message', lambda: None)() or str(exc)
-    return message.strip()

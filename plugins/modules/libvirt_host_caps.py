@@ -213,7 +213,7 @@ ansible_facts:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.virtumancer.hostcaps.plugins.module_utils import collect
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils import collect, libvirt_conn
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.host_facts import SUBSETS, build_facts
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.subsets import SubsetError, resolve_subsets
 
@@ -233,21 +233,21 @@ def main():
         ),
         supports_check_mode=True,
     )
-    if not collect.HAS_LIBVIRT:
-        module.fail_json(msg=missing_required_lib('libvirt-python'), exception=str(collect.LIBVIRT_IMPORT_ERROR))
+    if not libvirt_conn.HAS_LIBVIRT:
+        module.fail_json(msg=missing_required_lib('libvirt-python'), exception=str(libvirt_conn.LIBVIRT_IMPORT_ERROR))
     params = module.params
     try:
         subsets = resolve_subsets(params['gather_subset'], SUBSETS)
     except SubsetError as exc:
         module.fail_json(msg=str(exc))
     try:
-        conn = collect.connect(params['uri'], params['read_only'])
-    except collect.ConnectError as exc:
+        conn = libvirt_conn.connect(params['uri'], params['read_only'])
+    except libvirt_conn.ConnectError as exc:
         module.fail_json(msg=str(exc))
     try:
         sources = collect.live_sources(conn, params['uri'], params['sysfs_root'], params['domain_capabilities'],
                                        params['read_only'])
-        facts = build_facts(sources, subsets, uri=collect.safe_uri(params['uri']))
+        facts = build_facts(sources, subsets, uri=libvirt_conn.safe_uri(params['uri']))
     finally:
         conn.close()
     module.exit_json(changed=False, ansible_facts={'libvirt_host_caps': facts})

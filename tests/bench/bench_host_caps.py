@@ -284,7 +284,7 @@ def _short(value):
 
 
 def _module_sources(collect, build_facts, subsets, conn, uri):
-    return build_facts(collect.live_sources(conn, uri, '/sys', None, read_only=False), subsets, uri=collect.safe_uri(uri))
+    return build_facts(collect.live_sources(conn, uri, '/sys', None, read_only=False), subsets, uri=uri)
 
 
 def _raw_plan(libvirt, collect, conn):
@@ -354,19 +354,19 @@ def _raw_calls(conn, plan):
 
 
 def _inprocess(ctx, bench):
-    from ansible_collections.virtumancer.hostcaps.plugins.module_utils import collect
+    from ansible_collections.virtumancer.hostcaps.plugins.module_utils import collect, libvirt_conn
     from ansible_collections.virtumancer.hostcaps.plugins.module_utils.host_facts import SUBSETS, build_facts
 
     result = Result(bench.name)
-    if not collect.HAS_LIBVIRT:
+    if not libvirt_conn.HAS_LIBVIRT:
         result.invalid = 'libvirt-python is not importable by %s' % sys.executable
         return result
     import libvirt
 
     uri = LIBVIRT_URI
     try:
-        conn = collect.connect(uri, read_only=False)
-    except collect.ConnectError as exc:
+        conn = libvirt_conn.connect(uri, read_only=False)
+    except libvirt_conn.ConnectError as exc:
         result.invalid = str(exc)
         return result
     try:
@@ -391,7 +391,7 @@ def _inprocess(ctx, bench):
     ctx.say(textwrap.fill(', '.join(_count_calls(module_log)), 100, initial_indent='  ', subsequent_indent='  '))
 
     def module_run():
-        connection = collect.connect(uri, read_only=False)
+        connection = libvirt_conn.connect(uri, read_only=False)
         try:
             _module_sources(collect, build_facts, SUBSETS, connection, uri)
         finally:

@@ -8,9 +8,8 @@ __metaclass__ = type
 import pytest
 
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.capabilities import parse_capabilities
-from ansible_collections.virtumancer.hostcaps.plugins.module_utils.collect import (
-    default_probes, reads_local_sysfs, resolve_probes, safe_uri,
-)
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.collect import default_probes, resolve_probes
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.libvirt_conn import reads_local_sysfs, safe_uri
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.host_facts import SUBSETS
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.subsets import SubsetError, resolve_subsets
 
