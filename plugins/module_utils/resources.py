@@ -15,12 +15,10 @@ __metaclass__ = type
 
 import math
 
-from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts_input import as_list, dig
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts_input import dig
 
 RESOURCE_CLASSES = ('VCPU', 'PCPU', 'MEMORY_MB', 'DISK_GB', 'MEM_ENCRYPTION_CONTEXT', 'SRIOV_NET_VF', 'PGPU')
 DEFAULT_ALLOCATION_RATIO = 1.0
-# PCI base class 03: display controllers (VGA, 3D, other).
-PCI_CLASS_DISPLAY = 0x03
 
 
 def _count(value):
@@ -80,46 +78,22 @@ def mem_encryption_context(facts, sriov):
 
 
 def sriov_net_vf(facts, sriov):
-    summary = dig(sriov, 'summary')
-    if not isinstance(summary, dict):
+    """The VFs that exist; those a domain uses are used. ``free_vfs`` is unknown when
+    ``sriov_facts`` ran without a libvirt URI, and then none is counted as used."""
+    total = _count(dig(sriov, 'summary', 'total_vfs'))
+    if total is None:
         return None
-    used = _count(summary.get('used_vfs'))
-    if used is None:
-        used = len([vf for vf in as_list(sriov.get('virtual_functions'))
-                    if isinstance(vf, dict) and (vf.get('in_use') is True or vf.get('assigned') is True)])
-    free = _count(summary.get('free_vfs'))
-    if free is not None:
-        return free + used, used
-    total = _count(summary.get('total_vfs'))
-    return None if total is None else (total, min(used, total))
+    free = _count(dig(sriov, 'summary', 'free_vfs'))
+    return total, (total - free if free is not None else 0)
 
 
 def pgpu(facts, sriov):
-    """Passthrough candidates of PCI class 03xx (display controllers)."""
-    if not isinstance(sriov, dict) or not isinstance(sriov.get('passthrough_devices'), list):
+    """GPUs and 3D controllers a VM may be given; those a domain uses are used."""
+    devices = dig(sriov, 'passthrough_devices')
+    if not isinstance(devices, list):
         return None
-    gpus = [d for d in sriov['passthrough_devices'] if isinstance(d, dict) and _pci_base_class(d) == PCI_CLASS_DISPLAY]
-    used = len([d for d in gpus if d.get('in_use') is True or d.get('assigned') is True])
-    return len(gpus), used
-
-
-def _pci_base_class(device):
-    """The base class byte from '0x030200', '030200', '0300' or an int."""
-    for key in ('class_id', 'class', 'pci_class', 'class_code'):
-        value = device.get(key)
-        if isinstance(value, bool) or value is None:
-            continue
-        if isinstance(value, int):
-            return value >> 16 if value > 0xFFFF else (value >> 8 if value > 0xFF else value)
-        if isinstance(value, str):
-            text = value.strip().lower()
-            text = text[2:] if text.startswith('0x') else text
-            if len(text) in (2, 4, 6):
-                try:
-                    return int(text[:2], 16)
-                except ValueError:
-                    return None
-    return None
+    gpus = [d for d in devices if isinstance(d, dict) and d.get('kind') == 'gpu']
+    return len(gpus), len([d for d in gpus if d.get('assigned_to')])
 
 
 def _number(value):

@@ -41,8 +41,8 @@ def test_ratios_and_reserved_are_applied(facts):
 
 
 def test_sriov_beside_the_facts_is_used(facts):
-    holder = {'libvirt_host_caps': facts, 'sriov': {'summary': {'free_vfs': 7, 'used_vfs': 1}}}
-    assert host_resources(holder)['SRIOV_NET_VF']['total'] == 8
+    holder = {'libvirt_host_caps': facts, 'sriov': {'summary': {'total_vfs': 8, 'free_vfs': 7}}}
+    assert host_resources(holder)['SRIOV_NET_VF']['used'] == 1
 
 
 def test_hostvars_holder_is_accepted(facts):

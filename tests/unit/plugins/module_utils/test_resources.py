@@ -135,31 +135,11 @@ def test_failed_categories_give_no_inventory():
     assert derive_resources(facts) == {}
 
 
-# -- SR-IOV and GPUs -----------------------------------------------------------------
-
-
-def test_sriov_vfs_are_free_plus_used():
-    sriov = {'summary': {'capable': True, 'free_vfs': 6, 'used_vfs': 2}}
-    assert derive_resources({}, sriov=sriov)['SRIOV_NET_VF'] == {
-        'total': 8, 'reserved': 0, 'used': 2, 'allocation_ratio': 1.0}
-
-
-def test_sriov_used_vfs_counted_from_the_vfs_when_the_summary_lacks_them():
-    sriov = {'summary': {'free_vfs': 3}, 'virtual_functions': [{'in_use': True}, {'in_use': False}]}
-    assert derive_resources({}, sriov=sriov)['SRIOV_NET_VF']['total'] == 4
+# -- SR-IOV and GPUs (with sriov facts: test_sriov.py) ------------------------------
 
 
 def test_no_sriov_facts_give_no_vfs(milan):
     assert 'SRIOV_NET_VF' not in milan
-
-
-def test_pgpu_counts_display_controllers_only():
-    sriov = {'passthrough_devices': [
-        {'vendor_id': '0x10de', 'device_id': '0x2236', 'class_id': '0x030200'},
-        {'vendor_id': '0x1002', 'device_id': '0x740f', 'class_id': '0x038000', 'in_use': True},
-        {'vendor_id': '0x144d', 'device_id': '0xa80a', 'class_id': '0x010802'},
-    ]}
-    assert derive_resources({}, sriov=sriov)['PGPU'] == {'total': 2, 'reserved': 0, 'used': 1, 'allocation_ratio': 1.0}
 
 
 # -- allocation ratios and reserved --------------------------------------------------

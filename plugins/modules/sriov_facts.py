@@ -1,0 +1,182 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: virtumancer.hostcaps contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: sriov_facts
+short_description: Inventory SR-IOV functions and PCI passthrough devices of a hypervisor
+version_added: 0.1.0
+description:
+  - Lists the SR-IOV physical functions (PFs), their virtual functions (VFs) and the other
+    PCI devices a VM may be given (GPUs and 3D controllers, NVMe, network functions that are
+    neither PF nor VF, accelerators), and returns them as C(ansible_facts.sriov).
+  - Sources are merged per PCI address. sysfs (C(bus/pci/devices), C(class/net)) is read
+    when the URI is local or not given; libvirt node devices and the domains' XML are read
+    when O(uri) is given; the VF settings kept on the PF (MAC, VLAN, trust, spoof checking)
+    come from C(ip -json -details link show) when the host's own /sys is read.
+    Each device lists in C(sources) who told about it.
+  - Vendor and device names come from the C(pci.ids) database of hwdata or pciutils when
+    it is installed, else only the ids are given.
+  - A source that fails adds an entry to C(errors) and the others still count. An
+    attribute that cannot be read leaves its field V(null) and never drops the device.
+  - A host without SR-IOV hardware returns C(summary.capable=false) and empty lists.
+author:
+  - virtumancer.hostcaps contributors (@virtumancer)
+extends_documentation_fragment:
+  - virtumancer.hostcaps.attributes
+  - virtumancer.hostcaps.attributes.facts
+options:
+  sysfs_root:
+    description:
+      - Where the host's C(/sys) is mounted, for running inside a container.
+    type: path
+    default: /sys
+  uri:
+    description:
+      - libvirt connection URI. When given, node devices and the PCI devices assigned to
+        defined domains are read; without it, C(assigned_to) and C(summary.free_vfs) are
+        unknown (V(null)).
+      - sysfs is not read for a remote URI or libvirt's C(test) driver, whose devices are
+        not this machine's.
+    type: str
+  read_only:
+    description: Open a read-only libvirt connection; node devices and domain XML need no more.
+    type: bool
+    default: true
+requirements:
+  - libvirt-python (only with O(uri))
+notes:
+  - The offline twin P(virtumancer.hostcaps.sriov_from_xml#filter) builds the same structure
+    from saved C(virsh nodedev-dumpxml) documents.
+  - C(free_vfs) feeds the C(SRIOV_NET_VF) resource and free GPUs the C(PGPU) resource of
+    P(virtumancer.hostcaps.host_resources#filter); the traits C(HW_NIC_SRIOV),
+    C(HW_NIC_SRIOV_TRUSTED) and C(CUSTOM_PCI_<VENDOR>_<DEVICE>) come from
+    P(virtumancer.hostcaps.host_traits#filter).
+seealso:
+  - name: libvirt node device XML format
+    description: What libvirt reports for PCI functions, PFs and VFs.
+    link: https://libvirt.org/formatnode.html
+'''
+
+EXAMPLES = r'''
+- name: SR-IOV inventory including which VM uses each VF
+  virtumancer.hostcaps.sriov_facts:
+    uri: qemu:///system
+
+- name: Hosts with free VFs
+  ansible.builtin.debug:
+    msg: "{{ inventory_hostname }} has {{ ansible_facts.sriov.summary.free_vfs }} free VFs"
+  when: ansible_facts.sriov.summary.free_vfs | default(0, true) > 0
+
+- name: Only sysfs, from a container with the host's /sys at /host-sys
+  virtumancer.hostcaps.sriov_facts:
+    sysfs_root: /host-sys
+'''
+
+RETURN = r'''
+ansible_facts:
+  description: Facts added to the host.
+  returned: always
+  type: dict
+  contains:
+    sriov:
+      description: SR-IOV and passthrough inventory. See C(docs/facts.md) of the collection.
+      returned: always
+      type: dict
+      contains:
+        physical_functions:
+          description:
+            - One entry per PF. Ids are 4 lower-case hex digits, C(class_id) 6.
+            - Keys C(address), C(vendor_id), C(device_id), C(vendor_name), C(device_name), C(class_id),
+              C(driver), C(numa_node), C(iommu_group), C(total_vfs), C(num_vfs), C(vf_device_id),
+              C(interfaces) (each C(name), C(mac), C(mtu), C(link_state), C(speed_mbps), C(eswitch_mode)),
+              the first interface's C(interface), C(mac), C(mtu), C(link_state), C(speed_mbps),
+              C(eswitch_mode), C(pci_express) and C(sources).
+          returned: always
+          type: list
+          elements: dict
+        virtual_functions:
+          description:
+            - One entry per VF. Keys C(address), C(pf_address), C(vf_index), the ids and names, C(driver),
+              C(passthrough_ready) (bound to vfio-pci), C(interface), C(mac), C(vlan), C(trust),
+              C(spoofchk), C(assigned_to) (the domain using it), C(numa_node), C(iommu_group), C(sources).
+          returned: always
+          type: list
+          elements: dict
+        passthrough_devices:
+          description:
+            - GPUs and 3D controllers (class 03xx), NVMe (0108), network functions that are neither PF nor
+              VF (02xx) and accelerators (12xx). C(kind) is C(gpu), C(nvme), C(network) or C(accelerator).
+            - C(iommu_group_viable) is true when every device of the IOMMU group is bound to vfio-pci or
+              pci-stub or is a bridge, V(null) when that cannot be told.
+          returned: always
+          type: list
+          elements: dict
+        summary:
+          description:
+            - C(capable) (any PF), C(configured) (any VF), C(max_vfs) (sum of the PFs' total_vfs),
+              C(total_vfs) (VFs that exist), C(free_vfs) (VFs no domain uses; V(null) without O(uri)),
+              C(assignments_known), C(passthrough_by_vendor) (count per vendor name or id).
+          returned: always
+          type: dict
+          sample: {capable: true, configured: true, max_vfs: 128, total_vfs: 4, free_vfs: 2,
+                   assignments_known: true, passthrough_by_vendor: {NVIDIA Corporation: 1}}
+        errors:
+          description: One C({source, message}) entry per source that could not be read.
+          returned: always
+          type: list
+          elements: dict
+'''
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils import libvirt_conn
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.sriov_collect import gather_sriov
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            sysfs_root=dict(type='path', default='/sys'),
+            uri=dict(type='str'),
+            read_only=dict(type='bool', default=True),
+        ),
+        supports_check_mode=True,
+    )
+    uri = module.params['uri']
+    sysfs_root = module.params['sysfs_root']
+    if uri is not None and not libvirt_conn.reads_local_sysfs(uri):
+        sysfs_root = None
+    conn = None
+    if uri is not None:
+        if not libvirt_conn.HAS_LIBVIRT:
+            module.fail_json(msg=missing_required_lib('libvirt-python'), exception=str(libvirt_conn.LIBVIRT_IMPORT_ERROR))
+        try:
+            conn = libvirt_conn.connect(uri, module.params['read_only'])
+        except libvirt_conn.ConnectError as exc:
+            module.fail_json(msg=str(exc))
+
+    ip_link_json = None
+    ip_bin = module.get_bin_path('ip')
+    if ip_bin and sysfs_root == '/sys':
+        def ip_link_json():
+            rc, out, err = module.run_command([ip_bin, '-json', '-details', 'link', 'show'])
+            if rc != 0:
+                raise RuntimeError('%s -json -details link show failed (rc=%d): %s' % (ip_bin, rc, err.strip()))
+            return out
+
+    try:
+        facts = gather_sriov(sysfs_root, conn, ip_link_json)
+    finally:
+        if conn is not None:
+            conn.close()
+    module.exit_json(changed=False, ansible_facts={'sriov': facts})
+
+
+if __name__ == '__main__':
+    main()
