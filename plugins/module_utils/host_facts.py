@@ -15,6 +15,7 @@ __metaclass__ = type
 import datetime
 
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts_input import SCHEMA_VERSION
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.libvirt_conn import libvirt_message
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.resources import derive_resources
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.traits import derive_traits
 
@@ -59,7 +60,7 @@ class FactSources:
                 except SourceUnavailable as exc:
                     result = exc
                 except Exception as exc:  # libvirt, OS and parse errors alike
-                    result = SourceUnavailable(_message(exc))
+                    result = SourceUnavailable(libvirt_message(exc))
             self._cache[name] = result
         result = self._cache[name]
         if isinstance(result, SourceUnavailable):
@@ -78,11 +79,6 @@ class FactSources:
         entry = {'category': category, 'message': message}
         if entry not in self.errors:
             self.errors.append(entry)
-
-
-def _message(exc):
-    text = getattr(exc, 'get_error_message', lambda: None)() or str(exc) or type(exc).__name__
-    return text.strip()
 
 
 def build_facts(src, subsets=SUBSETS, uri=None, now=None):
@@ -107,7 +103,7 @@ def build_facts(src, subsets=SUBSETS, uri=None, now=None):
             facts[key] = derive(facts)
         except Exception as exc:  # a derivation bug must not hide the gathered facts
             facts[key] = None
-            src.add_error(key, 'could not be derived: %s' % _message(exc))
+            src.add_error(key, 'could not be derived: %s' % libvirt_message(exc))
     facts['errors'] = src.errors
     facts['schema_version'] = SCHEMA_VERSION
     facts['collected_at'] = (now or datetime.datetime.now(datetime.timezone.utc)).strftime('%Y-%m-%dT%H:%M:%SZ')

@@ -66,5 +66,6 @@ def error_code(exc):
 
 
 def libvirt_message(exc):
-    message = getattr(exc, 'get_error_message', lambda: None)() or str(exc)
+    """libvirt's own message for a libvirtError, else the exception's text or type."""
+    message = getattr(exc, 'get_error_message', lambda: None)() or str(exc) or type(exc).__name__
     return message.strip()

@@ -13,15 +13,11 @@ __metaclass__ = type
 
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.domain_xml import parse_assigned_pci
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.iproute2 import parse_vf_info
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.libvirt_conn import libvirt_message
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.node_device import parse_pci_device
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.pci_ids import lookup_pci_names
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.pci_sysfs import read_pci_devices
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.sriov import build_sriov, merge_records
-
-
-def _message(exc):
-    text = getattr(exc, 'get_error_message', lambda: None)() or str(exc) or type(exc).__name__
-    return text.strip()
 
 
 def gather_sriov(sysfs_root=None, conn=None, ip_link_json=None, pci_ids_paths=None):
@@ -37,7 +33,7 @@ def gather_sriov(sysfs_root=None, conn=None, ip_link_json=None, pci_ids_paths=No
         try:
             return read()
         except Exception as exc:  # every source is optional; its failure is reported
-            errors.append({'source': source, 'message': _message(exc)})
+            errors.append({'source': source, 'message': libvirt_message(exc)})
             return None
 
     sysfs_records = None
