@@ -9,11 +9,8 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.xmlparse import (
-    parse_xml, text, to_int,
+    UNKNOWN_LINK_SPEED, parse_xml, text, to_int,
 )
-
-# libvirt prints this speed when the kernel reports none (virtual NICs).
-_UNKNOWN_SPEED = 4294967295
 
 
 def parse_network(xml_text, active=None, autostart=None, persistent=None):
@@ -53,6 +50,6 @@ def parse_interface(xml_text, active=None):
         'mtu': to_int(mtu.get('size')) if mtu is not None else None,
         'members': sorted(m.get('name') for m in members if m.get('name')),
         'vlan_tag': to_int(root.find('vlan').get('tag')) if root.find('vlan') is not None else None,
-        'speed_mbps': None if speed in (None, _UNKNOWN_SPEED) else speed,
+        'speed_mbps': None if speed in (None, UNKNOWN_LINK_SPEED) else speed,
         'source': 'libvirt',
     }

@@ -7,7 +7,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.virtumancer.hostcaps.plugins.module_utils.xmlparse import XMLInputError, parse_xml, text, to_int
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.xmlparse import (
+    UNKNOWN_LINK_SPEED, XMLInputError, parse_xml, text, to_int,
+)
 
 NODE_DEVICE_XML = 'the node device XML'
 
@@ -41,8 +43,7 @@ def parse_net_device(xml_text):
         'mtu': None,
         'members': [],
         'vlan_tag': None,
-        # libvirt prints 2^32-1 when the kernel reports no speed (virtual NICs).
-        'speed_mbps': None if speed in (None, 4294967295) else speed,
+        'speed_mbps': None if speed in (None, UNKNOWN_LINK_SPEED) else speed,
         'source': 'node_device',
     }
 

@@ -11,6 +11,10 @@ import re
 from xml.etree import ElementTree
 
 
+# libvirt prints this link speed when the kernel reports none (virtual and down NICs).
+UNKNOWN_LINK_SPEED = 4294967295
+
+
 class XMLInputError(ValueError):
     """Raised when a document is not the libvirt XML it claims to be."""
 
