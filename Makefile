@@ -33,6 +33,8 @@ DEMO_ARGS ?=
 # INTEGRATION_ARGS='libvirt_host_caps' (one target).
 SANITY_ARGS ?=
 INTEGRATION_ARGS ?=
+# Extra arguments for pytest in `make functional`, e.g. FUNCTIONAL_ARGS='-k sqlite -x'.
+FUNCTIONAL_ARGS ?=
 
 # Run the tools from the venv, and let the tools they start find the venv too.
 VENV_ENV := PATH="$(VENV_BIN):$$PATH" VIRTUAL_ENV="$(ROOT)/$(VENV)"
@@ -41,10 +43,10 @@ ANSIBLE_ENV := $(VENV_ENV) ANSIBLE_COLLECTIONS_PATH="$(COLLECTIONS)" \
 # The Python version ansible-test should use: the venv's own.
 VENV_PY_VERSION = $(shell $(VENV_PY) -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 
-TEST_STEPS := deps-test venv libvirtd sanity units integration docs-check lint changelog-lint
+TEST_STEPS := deps-test venv libvirtd sanity units integration functional docs-check lint changelog-lint
 
 .PHONY: help deps deps-test venv collections ansible-test-tree libvirtd sanity units \
-	integration docs-check lint changelog-lint test demo bench bench-venv clean
+	integration postgres venv-core217 functional docs-check lint changelog-lint test demo bench bench-venv clean
 
 help:
 	@echo "Targets:"
@@ -55,12 +57,15 @@ help:
 	@echo "  sanity          ansible-test sanity --venv on a copy of the tree"
 	@echo "  units           pytest tests/unit"
 	@echo "  integration     ansible-test integration --local on a copy of the tree"
+	@echo "  postgres        start the local PostgreSQL of the factdb tests, print its DSN (hack/postgres.sh)"
+	@echo "  venv-core217    $(CORE217_VENV) with ansible-core 2.17, for the compatibility runs of functional"
+	@echo "  functional      pytest tests/functional: real ansible-playbook runs, SQLite + PostgreSQL, core 2.19 + 2.17"
 	@echo "  docs-check      build + install the collection, ansible-doc every plugin"
 	@echo "  lint            ansible-lint (production profile) when roles/ or playbooks/ exist"
 	@echo "  changelog-lint  antsibull-changelog lint"
 	@echo "  test            $(TEST_STEPS)"
 	@echo "  demo            deps + venv, then ansible-playbook playbooks/demo.yml \$$DEMO_ARGS"
-	@echo "  bench           tests/bench/run.py \$$BENCH_ARGS (module vs community.libvirt vs setup)"
+	@echo "  bench           tests/bench/run.py \$$BENCH_ARGS (module vs community.libvirt vs setup, factdb vs jsonfile)"
 	@echo "  bench-venv      $(TMP)/bench-venv with the community ansible package, for bench"
 	@echo "  clean           remove $(VENV), .tmp, tests/output and build artifacts"
 
@@ -114,8 +119,12 @@ sanity: venv ansible-test-tree
 	cd "$(ANSIBLE_TEST_ROOT)" && $(VENV_ENV) ansible-test sanity --venv \
 		--python $(VENV_PY_VERSION) --color no -v $(SANITY_ARGS)
 
+# The factdb store tests run on SQLite and on the PostgreSQL of hack/postgres.sh (or
+# the one FACTDB_TEST_POSTGRES names).
 units: venv collections
-	@rc=0; $(ANSIBLE_ENV) PYTHONPATH="$(COLLECTIONS)" "$(VENV_PY)" -m pytest \
+	@dsn="$${FACTDB_TEST_POSTGRES:-}"; \
+	if [ -z "$$dsn" ]; then dsn=$$(hack/postgres.sh); fi; \
+	rc=0; $(ANSIBLE_ENV) FACTDB_TEST_POSTGRES="$$dsn" PYTHONPATH="$(COLLECTIONS)" "$(VENV_PY)" -m pytest \
 		-p no:cacheprovider -ra tests/unit || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "units: pytest collected no test under tests/unit" >&2; fi; \
 	exit $$rc
@@ -128,6 +137,35 @@ integration: venv ansible-test-tree
 	fi; \
 	cd "$(ANSIBLE_TEST_ROOT)" && $(VENV_ENV) ansible-test integration --local \
 		--python $(VENV_PY_VERSION) --color no -v $(INTEGRATION_ARGS)
+
+# Prints the DSN; `export FACTDB_TEST_POSTGRES=$$(hack/postgres.sh)` gives it to a
+# pytest run by hand.
+postgres:
+	hack/postgres.sh
+
+# The controller of the ansible-core 2.17 runs; made by .venv's Python, like bench-venv.
+CORE217_VENV ?= $(TMP)/venv-core217
+CORE217_PY := $(CORE217_VENV)/bin/python
+CORE217_STAMP := $(CORE217_VENV)/.installed
+
+venv-core217: $(CORE217_STAMP)
+
+$(CORE217_STAMP): tests/functional/requirements-core217.txt | $(VENV_STAMP)
+	@if ! "$(CORE217_PY)" -c '' >/dev/null 2>&1; then \
+		echo "venv-core217: creating $(CORE217_VENV) with $(VENV_PY)"; \
+		rm -rf "$(CORE217_VENV)"; \
+		"$(VENV_PY)" -m venv "$(CORE217_VENV)"; \
+	fi
+	"$(CORE217_PY)" -m pip install -q --disable-pip-version-check --upgrade pip
+	"$(CORE217_PY)" -m pip install -q --disable-pip-version-check -r tests/functional/requirements-core217.txt
+	@touch "$@"
+
+# FACTDB_TEST_POSTGRES, when set, names the PostgreSQL server instead of hack/postgres.sh's.
+functional: venv venv-core217 collections
+	@dsn="$${FACTDB_TEST_POSTGRES:-}"; \
+	if [ -z "$$dsn" ]; then dsn=$$(hack/postgres.sh); fi; \
+	$(ANSIBLE_ENV) PYTHONPATH="$(COLLECTIONS)" COLLECTIONS_PATH="$(COLLECTIONS)" FACTDB_TEST_POSTGRES="$$dsn" \
+		"$(VENV_PY)" -m pytest -p no:cacheprovider -ra --durations=10 tests/functional $(FUNCTIONAL_ARGS)
 
 docs-check: venv
 	$(VENV_ENV) hack/docs-check.sh "$(TMP)/docs-check" "$(FQCN)"
@@ -177,9 +215,13 @@ $(BENCH_STAMP): tests/bench/requirements.txt requirements.txt | $(VENV_STAMP)
 	"$(BENCH_PY)" -m pip install -q --disable-pip-version-check -r tests/bench/requirements.txt
 	@touch "$@"
 
+# The factdb benchmark measures PostgreSQL too: FACTDB_TEST_POSTGRES, or the server of
+# hack/postgres.sh. Without either, that one measurement is reported invalid.
 bench: venv bench-venv collections
+	@dsn="$${FACTDB_TEST_POSTGRES:-}"; \
+	if [ -z "$$dsn" ]; then dsn=$$(hack/postgres.sh) || echo "bench: no PostgreSQL for bench_factdb" >&2; fi; \
 	$(VENV_ENV) BENCH_VENV="$(abspath $(BENCH_VENV))" COLLECTIONS_PATH="$(COLLECTIONS)" \
-		LIBVIRT_URI="$(LIBVIRT_URI)" PYTHONPATH="$(COLLECTIONS)" \
+		LIBVIRT_URI="$(LIBVIRT_URI)" PYTHONPATH="$(COLLECTIONS)" FACTDB_TEST_POSTGRES="$$dsn" \
 		"$(VENV_PY)" tests/bench/run.py $(BENCH_ARGS)
 
 clean:

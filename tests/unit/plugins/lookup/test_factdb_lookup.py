@@ -1,0 +1,249 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The factdb lookup, loaded by Ansible's lookup loader, on a real SQLite store."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import copy
+import hashlib
+import importlib
+import sys
+
+import pytest
+
+from ansible.errors import AnsibleLookupError
+from ansible.plugins.loader import init_plugin_loader, lookup_loader
+from ansible.utils.collection_loader import AnsibleCollectionConfig
+
+from ansible_collections.virtumancer.hostcaps.tests.unit.facts_from_fixtures import facts_from
+
+factstore = pytest.importorskip('ansible_collections.virtumancer.hostcaps.plugins.module_utils.factstore')
+
+COLLECTION = 'ansible_collections.virtumancer.hostcaps'
+SEV = 'amd-epyc-sev.caps.xml'
+SEV_Q35 = 'amd-epyc-sev.domcaps-q35.xml'
+MILAN = 'debian12-epyc-milan-kvm.caps.xml'
+MILAN_Q35 = 'debian12-epyc-milan-kvm.domcaps-q35.xml'
+SEV_TRAIT = 'HW_CPU_X86_AMD_SEV'
+
+
+def sev_host():
+    return {'libvirt_host_caps': facts_from(SEV, SEV_Q35)}
+
+
+def sev_host_after_update():
+    """hv1 after a firmware update: SEV disabled, one NUMA node's memory gone."""
+    facts = sev_host()
+    caps = facts['libvirt_host_caps']
+    caps['traits'].remove(SEV_TRAIT)
+    caps['memory_info']['total_mb'] = 128715
+    caps['collected_at'] = '2099-01-01T00:00:00Z'
+    return facts
+
+
+@pytest.fixture
+def store_path(tmp_path):
+    """A store where hv1 has two versions (SEV, then no SEV) and hv2 one."""
+    path = str(tmp_path / 'facts.db')
+    store = factstore.open_store(path, create=True)
+    try:
+        store.set('hv1', sev_host(), host='hv1')
+        store.set('hv1', sev_host_after_update(), host='hv1')
+        store.set('hv2', {'libvirt_host_caps': facts_from(MILAN, MILAN_Q35)}, host='hv2')
+    finally:
+        store.close()
+    return path
+
+
+@pytest.fixture(scope='module')
+def collection_loader():
+    """Plain pytest has no collection finder; ansible-playbook and ansible-test install one."""
+    if AnsibleCollectionConfig.collection_finder is None:
+        init_plugin_loader()
+        # The collection was imported as a plain package before the finder existed; import it
+        # again through the finder, which loads the metadata plugin loading needs.
+        sys.modules.pop(COLLECTION, None)
+        importlib.import_module(COLLECTION)
+
+
+@pytest.fixture
+def factdb(collection_loader):  # pylint: disable=redefined-outer-name,unused-argument
+    lookup = lookup_loader.get('virtumancer.hostcaps.factdb')
+    assert lookup is not None, 'lookup virtumancer.hostcaps.factdb not found: put .tmp/collections on PYTHONPATH or ANSIBLE_COLLECTIONS_PATH (make units does)'
+
+    def run(*terms, **options):
+        return lookup.run(list(terms), variables={}, **options)
+    return run
+
+
+def test_hosts_lists_every_stored_host(factdb, store_path):
+    assert factdb('hosts', connection=store_path) == ['hv1', 'hv2']
+
+
+def test_hosts_with_a_trait_are_those_whose_latest_facts_have_it(factdb, store_path):
+    assert factdb('hosts', trait='COMPUTE_SECURITY_TPM_2_0', connection=store_path) == ['hv1', 'hv2']
+    assert factdb('hosts', trait='HW_CPU_X86_AMD_SEV_ES', connection=store_path) == ['hv1']
+
+
+def test_a_trait_only_an_older_version_had_matches_no_host(factdb, store_path):
+    assert factdb('hosts', trait=SEV_TRAIT, connection=store_path) == []
+
+
+def test_a_trait_no_host_has_gives_an_empty_list(factdb, store_path):
+    assert factdb('hosts', trait='CUSTOM_NOBODY', connection=store_path) == []
+
+
+def test_latest_is_one_element_holding_the_latest_facts(factdb, store_path):
+    latest = factdb('latest', host='hv1', connection=store_path)
+
+    assert len(latest) == 1
+    assert latest[0]['libvirt_host_caps']['memory_info']['total_mb'] == 128715
+    assert SEV_TRAIT not in latest[0]['libvirt_host_caps']['traits']
+
+
+def test_versions_are_listed_oldest_first(factdb, store_path):
+    versions = factdb('versions', host='hv1', connection=store_path)
+
+    assert len(versions) == 2
+    assert versions[0]['version'] < versions[1]['version']
+    assert [v['schema_version'] for v in versions] == [1, 1]
+    assert set(versions[0]) >= {'version', 'collected_at', 'schema_version', 'hash'}
+    assert versions[0]['hash'] != versions[1]['hash']
+
+
+def test_diff_defaults_to_the_last_change(factdb, store_path):
+    assert factdb('diff', host='hv1', connection=store_path) == [
+        {'path': 'libvirt_host_caps.memory_info.total_mb', 'op': 'changed', 'old': 257430, 'new': 128715},
+        {'path': 'libvirt_host_caps.traits', 'op': 'removed', 'old': SEV_TRAIT},
+    ]
+
+
+def test_diff_between_named_versions_runs_either_way(factdb, store_path):
+    first, last = [v['version'] for v in factdb('versions', host='hv1', connection=store_path)]
+
+    changes = factdb('diff', host='hv1', from_version=last, to_version=first, connection=store_path)
+
+    assert {'path': 'libvirt_host_caps.traits', 'op': 'added', 'new': SEV_TRAIT} in changes
+
+
+def test_diff_up_to_the_first_version_is_empty(factdb, store_path):
+    first = factdb('versions', host='hv1', connection=store_path)[0]['version']
+
+    assert factdb('diff', host='hv1', to_version=first, connection=store_path) == []
+    assert factdb('diff', host='hv2', connection=store_path) == []
+
+
+def test_diff_ignores_the_keys_it_is_given(factdb, store_path):
+    changes = factdb('diff', host='hv1', ignore=['collected_at', 'total_mb'], connection=store_path)
+
+    assert changes == [{'path': 'libvirt_host_caps.traits', 'op': 'removed', 'old': SEV_TRAIT}]
+
+
+def test_collected_at_is_ignored_by_default(factdb, store_path):
+    changes = factdb('diff', host='hv1', connection=store_path)
+
+    assert not [c for c in changes if 'collected_at' in c['path']]
+    assert [c['path'] for c in factdb('diff', host='hv1', ignore=[], connection=store_path)].count('libvirt_host_caps.collected_at') == 1
+
+
+def test_connection_defaults_to_the_cache_setting(factdb, store_path, monkeypatch):
+    monkeypatch.setenv('ANSIBLE_CACHE_PLUGIN_CONNECTION', store_path)
+
+    assert factdb('hosts') == ['hv1', 'hv2']
+
+
+def test_the_host_name_is_passed_unchanged(factdb, tmp_path):
+    path = str(tmp_path / 'odd.db')
+    odd = "hv'1\"/../ü"
+    store = factstore.open_store(path, create=True)
+    try:
+        store.set(odd, sev_host(), host=odd)
+    finally:
+        store.close()
+
+    assert factdb('hosts', trait=SEV_TRAIT, connection=path) == [odd]
+    assert len(factdb('versions', host=odd, connection=path)) == 1
+
+
+def test_an_unknown_query_names_it_and_the_valid_ones(factdb, store_path):
+    with pytest.raises(AnsibleLookupError, match="unknown query 'host'; use one of hosts, latest, versions, diff"):
+        factdb('host', connection=store_path)
+
+
+def test_more_than_one_term_is_refused(factdb, store_path):
+    with pytest.raises(AnsibleLookupError, match=r"expected one term.*\['latest', 'hv1'\].*host= as keywords"):
+        factdb('latest', 'hv1', connection=store_path)
+
+
+@pytest.mark.parametrize('query', ['latest', 'versions', 'diff'])
+def test_a_missing_host_option_says_how_to_pass_it(factdb, store_path, query):
+    with pytest.raises(AnsibleLookupError, match="query '%s' needs the option host.*host='hv1'" % query):
+        factdb(query, connection=store_path)
+
+
+@pytest.mark.parametrize('query', ['latest', 'versions', 'diff'])
+def test_an_unknown_host_is_named(factdb, store_path, query):
+    with pytest.raises(AnsibleLookupError, match="host 'hv9' has no facts in the store .*facts.db.*query 'hosts' lists"):
+        factdb(query, host='hv9', connection=store_path)
+
+
+@pytest.mark.parametrize('option', ['from_version', 'to_version'])
+def test_an_unknown_version_lists_the_versions_there_are(factdb, store_path, option):
+    versions = [v['version'] for v in factdb('versions', host='hv1', connection=store_path)]
+
+    with pytest.raises(AnsibleLookupError, match=r"host 'hv1' has no version 999 \(%s=999\); its versions are %d-%d" % (option, versions[0], versions[1])):
+        factdb('diff', host='hv1', connection=store_path, **{option: 999})
+
+
+def test_an_option_of_another_query_is_refused(factdb, store_path):
+    with pytest.raises(AnsibleLookupError, match=r"option host='hv1' has no meaning for query 'hosts'; it is read by 'latest', 'versions', 'diff'"):
+        factdb('hosts', host='hv1', connection=store_path)
+
+
+def test_a_missing_store_is_not_created(factdb, tmp_path):
+    path = tmp_path / 'absent' / 'facts.db'
+
+    with pytest.raises(AnsibleLookupError, match='factdb lookup: %s does not exist' % path):
+        factdb('hosts', connection=str(path))
+    assert not path.exists()
+    assert not path.parent.exists()
+
+
+def test_a_foreign_file_is_an_error_and_stays_unchanged(factdb, tmp_path):
+    path = tmp_path / 'notes.db'
+    path.write_bytes(b'not a database, but somebody needs it\n' * 100)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+
+    with pytest.raises(AnsibleLookupError, match='factdb lookup: %s is not an SQLite database' % path):
+        factdb('hosts', connection=str(path))
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == digest
+
+
+def test_a_postgresql_password_is_never_shown(factdb):
+    with pytest.raises(AnsibleLookupError) as failure:
+        factdb('hosts', connection='postgresql://ansible:s3cr3t-pw@127.0.0.1:1/facts?connect_timeout=2')
+
+    assert 's3cr3t-pw' not in str(failure.value)
+    assert 'postgresql://ansible:***@127.0.0.1:1/facts' in str(failure.value)
+
+
+def test_the_facts_returned_are_the_stored_ones(factdb, store_path):
+    expected = copy.deepcopy(sev_host_after_update())
+
+    assert factdb('latest', host='hv1', connection=store_path)[0] == expected
+
+
+def test_flushed_facts_leave_the_history_readable(factdb, store_path):
+    store = factstore.open_store(store_path, create=False)
+    try:
+        store.flush()
+    finally:
+        store.close()
+
+    assert factdb('hosts', connection=store_path) == []
+    assert len(factdb('versions', host='hv1', connection=store_path)) == 2
+    assert factdb('diff', host='hv1', connection=store_path)[-1] == {'path': 'libvirt_host_caps.traits', 'op': 'removed', 'old': SEV_TRAIT}
+    with pytest.raises(AnsibleLookupError, match="host 'hv1' has no current facts .*--flush-cache.*history remains; use query 'versions' and 'diff'"):
+        factdb('latest', host='hv1', connection=store_path)
