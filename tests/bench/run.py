@@ -32,13 +32,13 @@ if COLLECTIONS_PATH not in sys.path:
 
 def discover():
     """[(module short name, Benchmark)] from every bench_*.py, in file name order."""
-    found = []
+    modules = []
     for path in sorted(glob.glob(os.path.join(BENCH_DIR, 'bench_*.py'))):
         module_name = os.path.splitext(os.path.basename(path))[0]
-        module = importlib.import_module(module_name)
-        for bench in module.BENCHMARKS:
-            found.append((module_name[len('bench_'):], bench))
-    return found
+        modules.append((module_name, importlib.import_module(module_name)))
+    # A module may ask to run later (RUN_LAST) when it leaves the machine busy afterwards.
+    modules.sort(key=lambda item: getattr(item[1], 'RUN_LAST', False))
+    return [(name[len('bench_'):], bench) for name, module in modules for bench in module.BENCHMARKS]
 
 
 def select(found, names):
