@@ -17,6 +17,8 @@ __metaclass__ = type
 
 import os
 
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.sysfs import read_file
+
 # Attributes read from every device directory: (file, record key, width of the id).
 _ID_ATTRS = (
     ('vendor', 'vendor_id', 4),
@@ -25,30 +27,6 @@ _ID_ATTRS = (
     ('subsystem_device', 'subsystem_device_id', 4),
     ('class', 'class_id', 6),
 )
-
-
-def _read(path):
-    """The stripped text of one attribute file, or None when it cannot be read.
-
-    sysfs attributes are at most a page; os.open/os.read avoid the text layer of
-    open(), which costs more than the read itself on a tree of hundreds of VFs.
-    Reads fail in more ways than a missing file: ``speed`` of a down link raises
-    EINVAL, some drivers refuse attributes with EPERM or EOPNOTSUPP.
-    """
-    try:
-        handle = os.open(path, os.O_RDONLY)
-    except OSError:
-        return None
-    try:
-        data = os.read(handle, 8192)
-    except OSError:
-        return None
-    finally:
-        os.close(handle)
-    try:
-        return data.strip().decode('ascii')
-    except UnicodeDecodeError:
-        return None
 
 
 def _hex_id(text, width):
@@ -91,17 +69,17 @@ def _netdevs(net_dir):
     netdevs = []
     for name in names:
         prefix = net_dir + '/' + name + '/'
-        speed = _int(_read(prefix + 'speed'))
+        speed = _int(read_file(prefix + 'speed'))
         netdevs.append({
             'name': name,
-            'mac': _read(prefix + 'address'),
-            'mtu': _int(_read(prefix + 'mtu')),
-            'link_state': _read(prefix + 'operstate'),
+            'mac': read_file(prefix + 'address'),
+            'mtu': _int(read_file(prefix + 'mtu')),
+            'link_state': read_file(prefix + 'operstate'),
             # Virtual and down links report -1 or refuse the read (EINVAL).
             'speed_mbps': speed if speed is not None and speed > 0 else None,
             # mlx5 (and drivers copying it) expose the devlink eswitch mode here;
             # others need devlink netlink, which a file reader cannot ask.
-            'eswitch_mode': _read(prefix + 'compat/devlink/mode'),
+            'eswitch_mode': read_file(prefix + 'compat/devlink/mode'),
         })
     return netdevs
 
@@ -134,11 +112,11 @@ def _read_device(address, prefix, groups_dir, group_cache):
         names = set()
     record = {'address': address}
     for attr, key, width in _ID_ATTRS:
-        record[key] = _hex_id(_read(prefix + attr), width)
+        record[key] = _hex_id(read_file(prefix + attr), width)
     record['vendor_name'] = None
     record['device_name'] = None
     record['driver'] = _link_name(prefix + 'driver') if 'driver' in names else None
-    numa_node = _int(_read(prefix + 'numa_node'))
+    numa_node = _int(read_file(prefix + 'numa_node'))
     record['numa_node'] = numa_node if numa_node is not None and numa_node >= 0 else None
 
     group = _int(_link_name(prefix + 'iommu_group')) if 'iommu_group' in names else None
@@ -148,9 +126,9 @@ def _read_device(address, prefix, groups_dir, group_cache):
     sriov_capable = 'sriov_totalvfs' in names
     record['sriov_capable'] = sriov_capable
     if sriov_capable:
-        record['total_vfs'] = _int(_read(prefix + 'sriov_totalvfs'))
-        record['num_vfs'] = _int(_read(prefix + 'sriov_numvfs'))
-        record['vf_device_id'] = _hex_id(_read(prefix + 'sriov_vf_device'), 4)
+        record['total_vfs'] = _int(read_file(prefix + 'sriov_totalvfs'))
+        record['num_vfs'] = _int(read_file(prefix + 'sriov_numvfs'))
+        record['vf_device_id'] = _hex_id(read_file(prefix + 'sriov_vf_device'), 4)
     else:
         record['total_vfs'] = record['num_vfs'] = record['vf_device_id'] = None
     record['physfn'] = _link_name(prefix + 'physfn') if 'physfn' in names else None
