@@ -295,8 +295,9 @@ def build_security_info(src):
         'secmodels': caps['secmodels'],
         'uefi': any_true(uefi_per_probe),
         'firmware_paths': firmware_paths,
-        'secure_boot': True if secure_machines else any_true(
-            _secure_known(loader) for dummy, loader in loaders),
+        # False only when every probe's loader lists its secure values and none is yes.
+        'secure_boot': True if secure_machines else (
+            False if loaders and all(loader.get('secure') is not None for dummy, loader in loaders) else None),
         'secure_boot_machines': secure_machines,
         'tpm': _tpm(tpms),
         'sev': _sev(features),
@@ -317,12 +318,6 @@ def _uefi(entry, loader):
     if loader.get('paths'):
         return True
     if loader.get('supported') is None and firmware is None:
-        return None
-    return False
-
-
-def _secure_known(loader):
-    if not loader or loader.get('secure') is None:
         return None
     return False
 

@@ -20,9 +20,8 @@ description:
     module fails only when it cannot connect at all.
   - Truth values are tri-state. V(null) means unknown (libvirt did not say), never V(false).
   - Traits (OpenStack os-traits names, or C(CUSTOM_*)) and a resource inventory
-    (os-resource-classes names) are derived from the facts by the same code the
-    M(virtumancer.hostcaps.libvirt_host_caps) companions, the filters
-    P(virtumancer.hostcaps.host_traits#filter) and P(virtumancer.hostcaps.host_resources#filter), use.
+    (os-resource-classes names) are derived from the facts by the same code as the filters
+    P(virtumancer.hostcaps.host_traits#filter) and P(virtumancer.hostcaps.host_resources#filter).
 author:
   - virtumancer.hostcaps contributors (@virtumancer)
 extends_documentation_fragment:
