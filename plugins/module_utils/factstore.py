@@ -16,8 +16,8 @@ Two sides share one database:
 ``--flush-cache`` run does not erase what drift reports are built on. Retention
 (``history_versions``, ``history_days``) is what trims the history.
 
-Only the standard library is imported at module level; psycopg (version 3) is imported when
-a ``postgresql://`` URI is opened. Every statement is parameterized: values never reach
+Facts are kept as their canonical JSON text (module_utils/factjson.py) on both backends.
+psycopg (version 3) is imported when a ``postgresql://`` URI is opened. Every statement is parameterized: values never reach
 the SQL text.
 """
 
@@ -38,7 +38,9 @@ import time
 
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
-SCHEMA_VERSION = 2
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils import factjson
+
+SCHEMA_VERSION = 3
 APPLICATION_MARKER = 'virtumancer.hostcaps.factdb'
 # PRAGMA application_id: "VHFD" (virtumancer hostcaps fact database), for file(1) and us.
 SQLITE_APPLICATION_ID = 0x56484644
@@ -67,47 +69,6 @@ class FactStoreError(Exception):
 
 
 # --------------------------------------------------------------------------- content
-
-def _json_default(value):
-    """JSON for what facts may hold besides JSON types."""
-    if isinstance(value, (datetime.datetime, datetime.date, datetime.time)):
-        return value.isoformat()
-    if isinstance(value, (set, frozenset)):
-        try:
-            return sorted(value)
-        except TypeError:
-            return sorted(value, key=repr)
-    if isinstance(value, (bytes, bytearray)):
-        return bytes(value).decode('utf-8', 'replace')
-    if hasattr(value, 'keys') and hasattr(value, '__getitem__'):
-        return dict((k, value[k]) for k in value.keys())
-    return str(value)
-
-
-def _string_keys(value):
-    if isinstance(value, dict):
-        return dict((str(k), _string_keys(v)) for k, v in value.items())
-    if isinstance(value, (list, tuple)):
-        return [_string_keys(v) for v in value]
-    return value
-
-
-def canonical_json(facts):
-    """The one text form of ``facts``: sorted keys, no spaces; its sha256 is the version digest.
-
-    The C encoder of the standard library does the work: str subclasses (Ansible's tagged and
-    unsafe strings) are written as plain strings, so what is read back is plain data.
-    """
-    try:
-        return json.dumps(facts, sort_keys=True, separators=(',', ':'), default=_json_default, allow_nan=False)
-    except TypeError:
-        # Keys of mixed types cannot be sorted; JSON makes every key a string anyway.
-        return json.dumps(_string_keys(facts), sort_keys=True, separators=(',', ':'), default=_json_default, allow_nan=False)
-
-
-def digest(text):
-    return hashlib.sha256(text.encode('utf-8')).hexdigest()
-
 
 def facts_schema_version(facts):
     """``libvirt_host_caps.schema_version`` when the facts hold one as an integer."""
@@ -152,11 +113,9 @@ def _prefix_end(prefix):
 def _decode(value):
     if value is None:
         return None
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        value = bytes(value).decode('utf-8')
-    if isinstance(value, str):
-        return json.loads(value)
-    return value  # psycopg has already parsed JSONB
+    if isinstance(value, (dict, list)):
+        return value  # psycopg has parsed a JSONB column of a store not yet migrated
+    return factjson.decode(value)
 
 
 # --------------------------------------------------------------------------- schema
@@ -168,6 +127,9 @@ def _migrations():
     in ``facts.facts``. Step 2 adds the history; ``_migrate_to_2`` then moves every content
     into ``blobs`` (once per digest) and rebuilds ``facts`` without it, so that a write
     stores its content once and ``facts`` rows stay small for keys() and contains().
+    Step 3 changes nothing on SQLite; on PostgreSQL ``_migrate_to_3`` makes ``blobs.facts``
+    text instead of JSONB: the server then neither parses a host's facts on every write nor
+    prints them again on every read, which took most of a write's time.
     """
     return [
         [
@@ -194,6 +156,7 @@ def _migrations():
             ' pending INTEGER NOT NULL){small}',
             'CREATE INDEX host_traits_pending ON host_traits (host) WHERE pending = 1',
         ],
+        [],
     ]
 
 
@@ -202,8 +165,6 @@ def _migrations():
 class _Store(object):
     """What both backends share; a subclass provides the connection and the dialect."""
 
-    # Placeholder of a JSON value in SQL: SQLite takes text, PostgreSQL casts it to JSONB.
-    json_param = '?'
     # The elements of a JSON list of strings, as a table j(value), in FROM.
     json_elements = 'json_each({0}) j'
     types = {}
@@ -296,11 +257,9 @@ class _Store(object):
         host = key if host is None else host
         now = time.time() if now is None else float(now)
         try:
-            text = canonical_json(facts)
+            text, new_hash = factjson.encode(facts)
         except ValueError as exc:
-            raise FactStoreError('store %s: facts of host %r cannot be stored as JSON (%s); remove NaN or infinite numbers'
-                                 % (self.name, host, exc))
-        new_hash = digest(text)
+            raise FactStoreError('store %s: facts of host %r cannot be stored as JSON: %s' % (self.name, host, exc))
         with self._write(host):
             # What the write depends on, in one round trip: the key's digest, the host's traits
             # and its latest version.
@@ -441,6 +400,8 @@ class _Store(object):
         self._queue_traits(host, set() if row is None else facts_traits(_decode(row[0])))
 
     def _retain(self, host, newest, now):
+        if not self.history_days and newest <= self.history_versions:
+            return  # versions are numbered from 1: there are at most ``newest``
         cond, params = [], []
         if self.history_versions:
             row = self._one('SELECT version FROM versions WHERE host = ? ORDER BY version DESC LIMIT 1 OFFSET ?',
@@ -463,8 +424,7 @@ class _Store(object):
             self._drop_blob_if_unused(host, hash_)
 
     def _insert_blob(self, host, hash_, text):
-        self._run('INSERT INTO blobs (host, hash, facts) VALUES (?, ?, %s) ON CONFLICT (host, hash) DO NOTHING'
-                  % self.json_param, (host, hash_, text))
+        self._run('INSERT INTO blobs (host, hash, facts) VALUES (?, ?, ?) ON CONFLICT (host, hash) DO NOTHING', (host, hash_, text))
 
     def _drop_blob_if_unused(self, host, hash_):
         self._run('DELETE FROM blobs WHERE host = ? AND hash = ?'
@@ -486,6 +446,8 @@ class _Store(object):
             if number == 2:
                 self._tune_blobs()
                 self._migrate_to_2()
+            if number == 3:
+                self._migrate_to_3()
         for key, value in (('application', APPLICATION_MARKER), ('schema_version', str(SCHEMA_VERSION))):
             self._run('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
                       (key, value))
@@ -496,8 +458,7 @@ class _Store(object):
         stream = self._stream('SELECT cache_key, host, updated_at, facts FROM facts_v1 ORDER BY updated_at')
         for cache_key, host, updated_at, value in stream:
             facts = _decode(value)
-            text = canonical_json(facts)
-            new_hash = digest(text)
+            text, new_hash = factjson.encode(facts)
             self._insert_blob(host, new_hash, text)
             self._run('INSERT INTO facts (cache_key, host, hash, updated_at) VALUES (?, ?, ?, ?)',
                       (cache_key, host, new_hash, float(updated_at)))
@@ -508,6 +469,9 @@ class _Store(object):
                           (host, 1 if last is None else int(last[0]) + 1, new_hash, facts_schema_version(facts), float(updated_at)))
         self._run('DROP TABLE facts_v1', ())
         self._drain_traits()
+
+    def _migrate_to_3(self):
+        """Backend-specific: see _migrations."""
 
     def _newer_schema(self, found):
         return FactStoreError('%s holds a factdb store of schema version %s, newer than this virtumancer.hostcaps knows (%d); '
@@ -677,13 +641,27 @@ class SqliteStore(_Store):
         try:
             conn.execute('PRAGMA busy_timeout = %d' % BUSY_TIMEOUT_MS)
             # WAL: readers never block the writer, and a killed writer loses only its open transaction.
-            conn.execute('PRAGMA journal_mode = WAL')
+            self._wal(conn)
             conn.execute('PRAGMA synchronous = NORMAL')
             # Fewer, larger checkpoints: each one syncs the disk twice, which dominated a write.
             conn.execute('PRAGMA wal_autocheckpoint = %d' % SQLITE_WAL_AUTOCHECKPOINT)
             conn.execute('PRAGMA journal_size_limit = %d' % (64 * 1024 * 1024))
         except sqlite3.DatabaseError as exc:
             raise self._error(exc)
+
+    @staticmethod
+    def _wal(conn):
+        # Switching a new file to WAL fails at once, without the busy handler, while another
+        # process holds a lock on it (two controllers creating the store together): retried.
+        deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000.0
+        while True:
+            try:
+                conn.execute('PRAGMA journal_mode = WAL')
+                return
+            except sqlite3.OperationalError as exc:
+                if 'locked' not in str(exc) or time.monotonic() > deadline:
+                    raise
+            time.sleep(0.02)
 
     @staticmethod
     def _close(conn):
@@ -823,7 +801,6 @@ def _host_lock(host):
 
 
 class PostgresStore(_Store):
-    json_param = '?::jsonb'
     json_elements = 'jsonb_array_elements_text(({0})::jsonb) AS j(value)'
     # COLLATE "C": keys order by code point, as on SQLite, so prefix ranges use the index.
     types = {'key': 'TEXT COLLATE "C"', 'text': 'TEXT', 'real': 'DOUBLE PRECISION', 'json': 'JSONB', 'small': ''}
@@ -989,13 +966,34 @@ class PostgresStore(_Store):
     @contextlib.contextmanager
     def _write(self, host=None):
         conn = self._cursor()
+        if host is None:
+            try:
+                with conn.transaction():
+                    yield conn
+            except self._psycopg.Error as exc:
+                raise self._error(exc)
+            return
+        # The write of one host (set()) in pipeline mode: BEGIN, the host's lock and the first
+        # SELECT go out together, then the writes and COMMIT; two round trips instead of nine.
+        # An error, or an exception raised in the block, leaves the transaction to ROLLBACK.
         try:
-            with conn.transaction():
-                if host is not None:
-                    self._lock_host(host)
+            with conn.pipeline():
+                conn.execute('BEGIN')
+                self._lock_host(host)
                 yield conn
-        except self._psycopg.Error as exc:
-            raise self._error(exc)
+                conn.execute('COMMIT')
+        except BaseException as exc:
+            try:
+                conn.execute('ROLLBACK')
+            except self._psycopg.Error:
+                pass  # the connection is gone, and the transaction with it
+            if isinstance(exc, self._psycopg.Error):
+                raise self._error(exc) from None
+            raise
+
+    def _migrate_to_3(self):
+        self._run('ALTER TABLE blobs ALTER COLUMN facts TYPE TEXT USING facts::text', ())
+        self._tune_blobs()
 
     def _tune_blobs(self):
         # lz4 (PostgreSQL 14 and later, when built with it) compresses facts several times

@@ -38,6 +38,8 @@ FIXTURES = ('debian12-epyc-milan-kvm.caps.xml', 'debian12-epyc-milan-kvm.domcaps
 # still need far more than the target.
 COMPACT_CATEGORIES = ('host_info', 'cpu_info', 'memory_info', 'traits', 'resources', 'schema_version')
 POSTGRES_ENV = 'FACTDB_TEST_POSTGRES'
+# factdb on SQLite without orjson (the standard library's json): shown, not held to a target.
+STDLIB_LABEL = 'factdb/SQLite (json)'
 CHILD_TIMEOUT = 900
 # The child processes get the collections path here, and find the collection only through
 # ansible-core's loader.
@@ -145,6 +147,8 @@ def _child_rss(connection, count):
 
 def _child(argv):
     mode = argv[0]
+    if 'no-orjson' in argv:
+        sys.modules['orjson'] = None  # factdb then writes and reads with the standard library's json
     if mode == 'measure':
         return _child_measure(argv[1], argv[2], int(argv[3]), argv[4], set_only='set-only' in argv[5:], compact='compact' in argv[5:])
     if mode == 'rss':
@@ -234,7 +238,8 @@ def _run(ctx, bench):
         if pg_problem:
             ctx.say('PostgreSQL not measured: %s' % pg_problem)
 
-        candidates = [('jsonfile', 'ansible.builtin.jsonfile'), ('factdb/SQLite', 'virtumancer.hostcaps.factdb')]
+        candidates = [('jsonfile', 'ansible.builtin.jsonfile'), ('factdb/SQLite', 'virtumancer.hostcaps.factdb'),
+                      (STDLIB_LABEL, 'virtumancer.hostcaps.factdb')]
         if dsn:
             candidates.append(('factdb/PostgreSQL', 'virtumancer.hostcaps.factdb'))
         samples = dict((label, dict((phase, []) for phase in PHASES)) for label, dummy in candidates)
@@ -248,7 +253,8 @@ def _run(ctx, bench):
                 elif label == 'jsonfile':
                     timings = _run_child(['measure', plugin, store_dir, HOSTS, base_path], label)
                 else:
-                    timings = _run_child(['measure', plugin, os.path.join(store_dir, 'facts.db'), HOSTS, base_path], label)
+                    extra = ['no-orjson'] if label == STDLIB_LABEL else []
+                    timings = _run_child(['measure', plugin, os.path.join(store_dir, 'facts.db'), HOSTS, base_path] + extra, label)
                 shutil.rmtree(store_dir, ignore_errors=True)
                 phases = '  '.join('%s %.2f s' % (phase, timings[phase]) for phase in PHASES)
                 ctx.say('round %d %-18s %s  total %s' % (number + 1, label, phases, seconds(sum(timings.values()))))

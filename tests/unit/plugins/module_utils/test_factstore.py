@@ -23,7 +23,7 @@ import uuid
 
 import pytest
 
-from ansible_collections.virtumancer.hostcaps.plugins.module_utils import factstore
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils import factjson, factstore
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.factstore import FactStoreError, mask_uri, open_store
 from ansible_collections.virtumancer.hostcaps.tests.unit.facts_from_fixtures import facts_from
 
@@ -466,9 +466,41 @@ def test_string_subclasses_and_odd_types_are_stored_as_plain_json(store):
     assert type(value['name']) is str  # pylint: disable=unidiomatic-typecheck
 
 
-def test_nan_is_refused_with_the_host_named(store):
-    with pytest.raises(FactStoreError, match="facts of host 'hv1' cannot be stored as JSON.*NaN"):
-        store.set('hv1', {'load': float('nan')})
+def test_nan_and_infinities_are_stored_as_null(store):
+    store.set('hv1', {'load': float('nan'), 'limits': [float('inf'), -float('inf'), 1.5]})
+
+    assert store.get('hv1') == {'load': None, 'limits': [None, None, 1.5]}
+
+
+def test_facts_that_contain_themselves_are_refused_with_the_host_named(store):
+    facts = {'a': []}
+    facts['a'].append(facts)
+
+    with pytest.raises(FactStoreError, match="facts of host 'hv1' cannot be stored as JSON"):
+        store.set('hv1', facts)
+    assert store.get('hv1') is None
+
+
+def test_a_set_interrupted_halfway_leaves_nothing_behind(backend, monkeypatch):
+    store = backend.open()
+    store.set('hv1', caps(total_mb=1), now=1000.0)
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt()
+    # Raised after the content and the key are written, before the version: all of it is undone.
+    monkeypatch.setattr(store, '_queue_traits', interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        store.set('hv1', caps(total_mb=2), now=2000.0)
+    with pytest.raises(KeyboardInterrupt):
+        store.set('hv2', caps(total_mb=3), now=2000.0)
+    monkeypatch.undo()
+
+    assert store.get('hv1') == caps(total_mb=1)
+    assert store.get('hv2') is None
+    assert [v['version'] for v in store.versions('hv1')] == [1]
+    assert backend.sql('SELECT COUNT(*) FROM blobs')[0][0] == 1
+    store.set('hv2', caps(total_mb=3))
+    assert store.get('hv2') == caps(total_mb=3)
 
 
 def test_facts_that_are_not_a_mapping_are_refused(store):
@@ -500,13 +532,13 @@ def test_a_schema_1_store_is_upgraded_in_place_without_losing_rows(backend, monk
             ('pfx_hv2', 'hv2', caps(traits=['CUSTOM_A', 'CUSTOM_B']), 2000.0),
             ("pfx_hv'3", "hv'3", {'ansible_distribution': 'Debian'}, 3000.0)]
     for key, host, facts, updated_at in rows:
-        text = factstore.canonical_json(facts)
+        text, digest = factjson.encode(facts)
         backend.sql('INSERT INTO facts (cache_key, host, hash, updated_at, facts) VALUES (?, ?, ?, ?, ?)',
-                    (key, host, factstore.digest(text), updated_at, text))
+                    (key, host, digest, updated_at, text))
 
     store = backend.open()
 
-    assert store.schema_version() == 2
+    assert store.schema_version() == factstore.SCHEMA_VERSION
     assert sorted(store.keys()) == sorted(key for key, dummy, dummy, dummy in rows)
     for key, host, facts, updated_at in rows:
         assert store.get(key) == facts
@@ -519,11 +551,39 @@ def test_a_schema_1_store_is_upgraded_in_place_without_losing_rows(backend, monk
     assert [v['version'] for v in store.versions('hv1')] == [1, 2]
 
 
+def test_a_schema_2_store_is_upgraded_in_place_and_keeps_its_history(backend, monkeypatch):
+    # Schema 2 kept facts as JSONB on PostgreSQL; schema 3 keeps the canonical text on both.
+    monkeypatch.setattr(factstore, 'SCHEMA_VERSION', 2)
+    old = backend.open()
+    old.set('hv1', caps(traits=['CUSTOM_A'], total_mb=1), now=1000.0)
+    old.set('hv1', caps(traits=['CUSTOM_A'], total_mb=2), now=2000.0)
+    old.set("hv'2", {'name': 'hôte'}, now=3000.0)
+    old.close()
+    monkeypatch.undo()
+    if backend.name == 'postgresql':
+        assert backend.sql("SELECT data_type FROM information_schema.columns WHERE table_schema = current_schema()"
+                           " AND table_name = 'blobs' AND column_name = 'facts'") == [('jsonb',)]
+
+    store = backend.open()
+
+    assert store.schema_version() == factstore.SCHEMA_VERSION == 3
+    if backend.name == 'postgresql':
+        assert backend.sql("SELECT data_type FROM information_schema.columns WHERE table_schema = current_schema()"
+                           " AND table_name = 'blobs' AND column_name = 'facts'") == [('text',)]
+    assert store.get('hv1') == caps(traits=['CUSTOM_A'], total_mb=2)
+    assert store.get("hv'2") == {'name': 'hôte'}
+    assert store.version_facts('hv1', 1) == caps(traits=['CUSTOM_A'], total_mb=1)
+    assert store.hosts_with_trait('CUSTOM_A') == ['hv1']
+    # The digests of the older versions still tell an identical write.
+    store.set('hv1', caps(traits=['CUSTOM_A'], total_mb=2), now=4000.0)
+    assert [v['version'] for v in store.versions('hv1')] == [1, 2]
+
+
 def test_a_store_of_a_newer_schema_is_refused(backend):
     backend.open().open().close()
     backend.sql("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
 
-    with pytest.raises(FactStoreError, match='schema version 99, newer than this virtumancer.hostcaps knows \\(2\\); upgrade'):
+    with pytest.raises(FactStoreError, match='schema version 99, newer than this virtumancer.hostcaps knows \\(%d\\); upgrade' % factstore.SCHEMA_VERSION):
         backend.open().open()
 
 
@@ -648,7 +708,7 @@ def _short_sqlite_header(path):
 def _newer_store(path):
     open_store(path).open().close()
     conn = sqlite3.connect(path)
-    conn.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
+    conn.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
     conn.commit()
     conn.close()
 
@@ -667,7 +727,7 @@ def _meta_of_another_application(path):
     (_short_sqlite_header, 'is damaged: 36 bytes, shorter than the 100-byte SQLite header'),
     (_foreign_sqlite, 'is an SQLite database of another application \\(tables: moz_places\\)'),
     (_meta_of_another_application, 'is an SQLite database of another application \\(tables: meta\\)'),
-    (_newer_store, 'schema version 3, newer than this virtumancer.hostcaps knows'),
+    (_newer_store, 'schema version 99, newer than this virtumancer.hostcaps knows'),
 ], ids=['random-bytes', 'truncated', 'short-header', 'foreign', 'foreign-meta', 'newer-schema'])
 def test_a_file_that_is_not_our_store_is_refused_and_left_untouched(tmp_path, make, message):
     path = str(tmp_path / 'facts.db')
