@@ -225,6 +225,6 @@ bench: venv bench-venv collections
 		"$(VENV_PY)" tests/bench/run.py $(BENCH_ARGS)
 
 clean:
-	rm -rf "$(VENV)" "$(TMP)" tests/output build dist changelogs/.plugin-cache.yaml
+	rm -rf "$(VENV)" "$(TMP)" tests/output build dist changelogs/.plugin-cache.yaml .hypothesis
 	rm -f ./*.tar.gz
 	find . -path ./.git -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
