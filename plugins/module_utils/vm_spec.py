@@ -151,6 +151,14 @@ class _Checker(object):
             return []
         return value
 
+    def entries(self, data, key, known):
+        """``(field, item)`` of every mapping in the list at ``key``; the rest are problems."""
+        for position, item in enumerate(self.items(data, key)):
+            field = '%s[%d]' % (key, position)
+            item = self.mapping(item, field, known)
+            if item is not None:
+                yield field, item
+
     def mapping(self, value, field, known):
         if not isinstance(value, dict):
             self.add(field, 'wrong_type', '%s must be a mapping with the keys %s, got %s %s'
@@ -218,11 +226,7 @@ def _tpm(checker, vm):
 
 def _pci_devices(checker, vm):
     devices = []
-    for position, item in enumerate(checker.items(vm, 'pci_devices')):
-        field = 'pci_devices[%d]' % position
-        item = checker.mapping(item, field, PCI_FIELDS)
-        if item is None:
-            continue
+    for field, item in checker.entries(vm, 'pci_devices', PCI_FIELDS):
         ids = []
         for key in ('vendor', 'device'):
             value = item.get(key)
@@ -243,11 +247,7 @@ def _disks(checker, vm, disk_gb):
     if vm.get('disks') is None:
         return [{'size_gb': disk_gb, 'bus': 'virtio', 'pool': None}] if disk_gb else []
     disks = []
-    for position, item in enumerate(checker.items(vm, 'disks')):
-        field = 'disks[%d]' % position
-        item = checker.mapping(item, field, DISK_FIELDS)
-        if item is None:
-            continue
+    for field, item in checker.entries(vm, 'disks', DISK_FIELDS):
         size = checker.integer(item, 'size_gb', 1, '%s.size_gb' % field)
         if size is None and item.get('size_gb') is None:
             checker.add('%s.size_gb' % field, 'missing_key', '%s has no size_gb; add size_gb: <GB>' % field)
@@ -260,11 +260,7 @@ def _disks(checker, vm, disk_gb):
 
 def _networks(checker, vm):
     networks = []
-    for position, item in enumerate(checker.items(vm, 'networks')):
-        field = 'networks[%d]' % position
-        item = checker.mapping(item, field, NETWORK_FIELDS)
-        if item is None:
-            continue
+    for field, item in checker.entries(vm, 'networks', NETWORK_FIELDS):
         name = checker.string(item, 'network', '%s.network' % field)
         if name is None and item.get('network') is None:
             checker.add('%s.network' % field, 'missing_key', '%s has no network; add network: <libvirt network name>' % field)

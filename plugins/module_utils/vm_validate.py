@@ -47,15 +47,13 @@ def _verdict(index, vm):
     results = index.check(vm)
     if not results:
         return ('no_hosts', 'no host to check against: hosts is empty', 'error', {})
-    unknown = dict((host, {'code': code, 'field': field, 'message': message})
-                   for host, verdict, code, field, message in results if verdict == 'unknown')
+    per_host = dict((host, {'code': code, 'field': field, 'message': message}) for host, dummy, code, field, message in results)
+    unknown = sum(1 for result in results if result[1] == 'unknown')
     if unknown:
-        failed = len(results) - len(unknown)
         return ('no_host_confirmed', 'no host is known to satisfy this VM: %d host(s) cannot confirm a requirement, %d fail one'
-                % (len(unknown), failed), 'warning',
-                dict((host, {'code': code, 'field': field, 'message': message}) for host, verdict, code, field, message in results))
+                % (unknown, len(results) - unknown), 'warning', per_host)
     return ('no_host_fits', '0 of %d hosts satisfy this VM; each host lists the first requirement it fails' % len(results), 'error',
-            dict((host, {'code': code, 'field': field, 'message': message}) for host, verdict, code, field, message in results))
+            per_host)
 
 
 def validate_vms(vms, catalog=None, hosts=None):
