@@ -1,4 +1,4 @@
-"""Write plugins/module_utils/os_traits_names.py from the installed os-traits package.
+"""Write plugins/module_utils/facts/os_traits_names.py from the installed os-traits package.
 
 The collection checks trait names at run time without depending on os-traits, so it
 keeps the names as a literal. After os-traits changes in the venv, run from the
@@ -6,7 +6,7 @@ collection root:
 
     .venv/bin/python hack/os-traits-names.py
 
-tests/unit/plugins/module_utils/test_os_traits_names.py fails until the file matches.
+tests/unit/plugins/module_utils/facts/test_os_traits_names.py fails until the file matches.
 """
 
 import importlib.metadata
@@ -14,7 +14,7 @@ import os
 
 import os_traits
 
-TARGET = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'plugins', 'module_utils', 'os_traits_names.py')
+TARGET = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'plugins', 'module_utils', 'facts', 'os_traits_names.py')
 
 HEADER = '''\
 # -*- coding: utf-8 -*-
@@ -24,7 +24,7 @@ HEADER = '''\
 # Regenerate after upgrading os-traits: .venv/bin/python hack/os-traits-names.py
 """Every standard trait name of os-traits, so trait names can be checked without the package.
 
-``tests/unit/plugins/module_utils/test_os_traits_names.py`` fails when this list and
+``tests/unit/plugins/module_utils/facts/test_os_traits_names.py`` fails when this list and
 the installed os-traits differ.
 """
 

@@ -111,7 +111,7 @@ import time
 from ansible.errors import AnsibleError
 from ansible.plugins.cache import BaseCacheModule
 
-from ansible_collections.virtumancer.hostcaps.plugins.module_utils.factstore import FactStoreError, open_store
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.store.factstore import FactStoreError, open_store
 
 DEFAULT_CONNECTION = '~/.ansible/hostcaps/facts.db'
 # Decoded facts kept for repeated get() of the same host within a run (VariableManager asks

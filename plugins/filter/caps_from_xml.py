@@ -8,9 +8,9 @@ __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.virtumancer.hostcaps.plugins.module_utils.host_facts import SUBSETS, build_facts
-from ansible_collections.virtumancer.hostcaps.plugins.module_utils.offline import xml_sources
-from ansible_collections.virtumancer.hostcaps.plugins.module_utils.xmlparse import XMLInputError
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.host_facts import SUBSETS, build_facts
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.offline import xml_sources
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.discovery.xmlparse import XMLInputError
 
 
 def caps_from_xml(capabilities_xml, domain_capabilities=None, uri=None):

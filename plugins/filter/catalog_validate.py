@@ -11,7 +11,7 @@ from jinja2 import Undefined
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.virtumancer.hostcaps.plugins.module_utils.vm_catalog import catalog_problems
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.policy.vm_catalog import catalog_problems
 
 
 def catalog_validate(catalog):

@@ -9,8 +9,8 @@ __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.virtumancer.hostcaps.plugins.module_utils.resources import derive_resources
-from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts_input import unwrap_host_facts
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.resources import derive_resources
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.facts_input import unwrap_host_facts
 
 
 def host_resources(data, sriov=None, allocation_ratios=None, reserved=None):

@@ -9,8 +9,8 @@ __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts_input import unwrap_host_facts
-from ansible_collections.virtumancer.hostcaps.plugins.module_utils.traits import derive_traits
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.facts_input import unwrap_host_facts
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.traits import derive_traits
 
 
 def host_traits(data, custom_traits=None, sriov=None):

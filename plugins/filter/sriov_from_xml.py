@@ -8,10 +8,10 @@ __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.virtumancer.hostcaps.plugins.module_utils.domain_xml import parse_assigned_pci
-from ansible_collections.virtumancer.hostcaps.plugins.module_utils.node_device import parse_pci_device
-from ansible_collections.virtumancer.hostcaps.plugins.module_utils.sriov import build_sriov, merge_records
-from ansible_collections.virtumancer.hostcaps.plugins.module_utils.xmlparse import XMLInputError
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.discovery.domain_xml import parse_assigned_pci
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.discovery.node_device import parse_pci_device
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.sriov import build_sriov, merge_records
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.discovery.xmlparse import XMLInputError
 
 
 def _documents(value, what):

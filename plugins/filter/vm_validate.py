@@ -10,7 +10,7 @@ __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.virtumancer.hostcaps.plugins.module_utils.vm_validate import InputError, validate_vms
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.policy.vm_validate import InputError, validate_vms
 
 
 def vm_validate(vms, catalog=None, hosts=None):

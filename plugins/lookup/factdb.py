@@ -160,8 +160,8 @@ import os
 from ansible.errors import AnsibleLookupError
 from ansible.plugins.lookup import LookupBase
 
-from ansible_collections.virtumancer.hostcaps.plugins.module_utils.factdiff import diff_facts
-from ansible_collections.virtumancer.hostcaps.plugins.module_utils.factstore import FactStoreError, mask_uri, open_store
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.store.factdiff import diff_facts
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.store.factstore import FactStoreError, mask_uri, open_store
 
 QUERIES = ('hosts', 'latest', 'versions', 'diff')
 # Options each query reads; any other one given is a mistake worth reporting.

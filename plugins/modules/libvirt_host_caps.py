@@ -212,9 +212,10 @@ ansible_facts:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.virtumancer.hostcaps.plugins.module_utils import collect, libvirt_conn
-from ansible_collections.virtumancer.hostcaps.plugins.module_utils.host_facts import SUBSETS, build_facts
-from ansible_collections.virtumancer.hostcaps.plugins.module_utils.subsets import SubsetError, resolve_subsets
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.discovery import libvirt_conn
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts import collect
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.host_facts import SUBSETS, build_facts
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.discovery.subsets import SubsetError, resolve_subsets
 
 
 def main():

@@ -135,8 +135,8 @@ ansible_facts:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.virtumancer.hostcaps.plugins.module_utils import libvirt_conn
-from ansible_collections.virtumancer.hostcaps.plugins.module_utils.sriov_collect import gather_sriov
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.discovery import libvirt_conn
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.sriov_collect import gather_sriov
 
 
 def main():

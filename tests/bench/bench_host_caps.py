@@ -124,7 +124,7 @@ def _tail(text, limit=600):
 
 
 def _check_host_caps(result):
-    from ansible_collections.virtumancer.hostcaps.plugins.module_utils.host_facts import CATEGORIES
+    from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.host_facts import CATEGORIES
 
     facts = (result.get('ansible_facts') or {}).get('libvirt_host_caps')
     if not isinstance(facts, dict):
@@ -290,7 +290,7 @@ def _module_sources(collect, build_facts, subsets, conn, uri):
 def _raw_plan(libvirt, collect, conn):
     """What the module learns from parsing and then passes back to libvirt, worked out
     once so the timed baseline calls with the same arguments but parses nothing."""
-    from ansible_collections.virtumancer.hostcaps.plugins.module_utils.capabilities import parse_capabilities
+    from ansible_collections.virtumancer.hostcaps.plugins.module_utils.discovery.capabilities import parse_capabilities
 
     caps = parse_capabilities(conn.getCapabilities())
     probes = collect.resolve_probes(None, caps)
@@ -354,8 +354,9 @@ def _raw_calls(conn, plan):
 
 
 def _inprocess(ctx, bench):
-    from ansible_collections.virtumancer.hostcaps.plugins.module_utils import collect, libvirt_conn
-    from ansible_collections.virtumancer.hostcaps.plugins.module_utils.host_facts import SUBSETS, build_facts
+    from ansible_collections.virtumancer.hostcaps.plugins.module_utils.discovery import libvirt_conn
+    from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts import collect
+    from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.host_facts import SUBSETS, build_facts
 
     result = Result(bench.name)
     if not libvirt_conn.HAS_LIBVIRT:

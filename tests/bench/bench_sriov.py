@@ -57,8 +57,8 @@ def plain_walk(root):
 
 
 def _run(ctx, bench):
-    from ansible_collections.virtumancer.hostcaps.plugins.module_utils.pci_ids import lookup_pci_names
-    from ansible_collections.virtumancer.hostcaps.plugins.module_utils.sriov_collect import gather_sriov
+    from ansible_collections.virtumancer.hostcaps.plugins.module_utils.discovery.pci_ids import lookup_pci_names
+    from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.sriov_collect import gather_sriov
     from ansible_collections.virtumancer.hostcaps.tests.unit import sysfs_trees
 
     result = Result(bench.name)

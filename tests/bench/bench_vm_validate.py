@@ -84,9 +84,9 @@ def _vms():
 def naive_validate(vms, catalog, hosts):
     """Each VM checked on every host in turn, building that host's view from its facts every
     time: what a loop over hosts without an index does."""
-    from ansible_collections.virtumancer.hostcaps.plugins.module_utils.vm_catalog import index_catalog
-    from ansible_collections.virtumancer.hostcaps.plugins.module_utils.vm_hosts import HostIndex
-    from ansible_collections.virtumancer.hostcaps.plugins.module_utils.vm_spec import check_vm
+    from ansible_collections.virtumancer.hostcaps.plugins.module_utils.policy.vm_catalog import index_catalog
+    from ansible_collections.virtumancer.hostcaps.plugins.module_utils.policy.vm_hosts import HostIndex
+    from ansible_collections.virtumancer.hostcaps.plugins.module_utils.policy.vm_spec import check_vm
     indexed = index_catalog(catalog)
     problems = []
     for position, vm in enumerate(vms):
@@ -105,7 +105,7 @@ def naive_validate(vms, catalog, hosts):
 
 
 def _run(ctx, bench):
-    from ansible_collections.virtumancer.hostcaps.plugins.module_utils.vm_validate import validate_vms
+    from ansible_collections.virtumancer.hostcaps.plugins.module_utils.policy.vm_validate import validate_vms
 
     result = Result(bench.name)
     hosts, vms = _hosts(), _vms()

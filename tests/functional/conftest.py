@@ -51,8 +51,8 @@ if COLLECTIONS_PATH not in sys.path:
 
 
 def store_api():
-    """plugins/module_utils/factstore.py, imported from the collection tree."""
-    from ansible_collections.virtumancer.hostcaps.plugins.module_utils import factstore
+    """plugins/module_utils/store/factstore.py, imported from the collection tree."""
+    from ansible_collections.virtumancer.hostcaps.plugins.module_utils.store import factstore
     return factstore
 
 

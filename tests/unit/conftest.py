@@ -7,8 +7,8 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.virtumancer.hostcaps.plugins.module_utils.host_facts import build_facts
-from ansible_collections.virtumancer.hostcaps.plugins.module_utils.offline import xml_sources
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.host_facts import build_facts
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.offline import xml_sources
 from ansible_collections.virtumancer.hostcaps.tests.unit.facts_from_fixtures import read_fixture
 
 

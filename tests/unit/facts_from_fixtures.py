@@ -9,11 +9,11 @@ __metaclass__ = type
 
 import os
 
-from ansible_collections.virtumancer.hostcaps.plugins.module_utils.capabilities import parse_capabilities
-from ansible_collections.virtumancer.hostcaps.plugins.module_utils.domain_capabilities import (
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.discovery.capabilities import parse_capabilities
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.discovery.domain_capabilities import (
     parse_domain_capabilities,
 )
-from ansible_collections.virtumancer.hostcaps.plugins.module_utils.host_facts import (
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.host_facts import (
     SUBSETS, FactSources, build_facts,
 )
 

@@ -22,13 +22,13 @@ from ansible.errors import AnsibleError
 from ansible.plugins.loader import cache_loader, init_plugin_loader
 from ansible.utils.collection_loader import AnsibleCollectionConfig
 
-from ansible_collections.virtumancer.hostcaps.plugins.module_utils import factstore
-from ansible_collections.virtumancer.hostcaps.plugins.module_utils.factstore import open_store
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.store import factstore
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.store.factstore import open_store
 
 COLLECTION = 'ansible_collections.virtumancer.hostcaps'
 PLUGIN = 'virtumancer.hostcaps.factdb'
 POSTGRES_ENV = 'FACTDB_TEST_POSTGRES'
-# .../ansible_collections/virtumancer/hostcaps/plugins/module_utils/factstore.py -> the collections root
+# .../ansible_collections/virtumancer/hostcaps/plugins/module_utils/store/factstore.py -> the collections root
 COLLECTIONS_ROOT = os.path.abspath(os.path.join(os.path.dirname(factstore.__file__), *(['..'] * 5)))
 
 

@@ -13,11 +13,11 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.virtumancer.hostcaps.plugins.filter.host_traits import FilterModule, host_traits
-from ansible_collections.virtumancer.hostcaps.plugins.module_utils.capabilities import parse_capabilities
-from ansible_collections.virtumancer.hostcaps.plugins.module_utils.domain_capabilities import (
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.discovery.capabilities import parse_capabilities
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.discovery.domain_capabilities import (
     parse_domain_capabilities,
 )
-from ansible_collections.virtumancer.hostcaps.plugins.module_utils.host_facts import FactSources, build_facts
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.host_facts import FactSources, build_facts
 
 FIXTURES = os.path.join(os.path.dirname(__file__), '..', '..', 'fixtures', 'libvirt')
 MILAN = 'debian12-epyc-milan-kvm.caps.xml'

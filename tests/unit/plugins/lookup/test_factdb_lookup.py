@@ -19,7 +19,7 @@ from ansible.utils.collection_loader import AnsibleCollectionConfig
 
 from ansible_collections.virtumancer.hostcaps.tests.unit.facts_from_fixtures import facts_from
 
-factstore = pytest.importorskip('ansible_collections.virtumancer.hostcaps.plugins.module_utils.factstore')
+factstore = pytest.importorskip('ansible_collections.virtumancer.hostcaps.plugins.module_utils.store.factstore')
 
 COLLECTION = 'ansible_collections.virtumancer.hostcaps'
 SEV = 'amd-epyc-sev.caps.xml'

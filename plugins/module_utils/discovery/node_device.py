@@ -1,0 +1,160 @@
+# -*- coding: utf-8 -*-
+# Copyright: virtumancer.hostcaps contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Parser for libvirt node device XML (``virsh nodedev-dumpxml``)."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.discovery.xmlparse import (
+    UNKNOWN_LINK_SPEED, XMLInputError, parse_xml, text, to_int,
+)
+
+NODE_DEVICE_XML = 'the node device XML'
+
+
+def is_sriov_physical_function(xml_text):
+    """True when a PCI device can create virtual functions.
+
+    libvirt prints ``<capability type='virt_functions' maxCount='N'/>`` for every
+    SR-IOV capable function, also while no VF is enabled.
+    """
+    root = parse_xml(xml_text, 'device', NODE_DEVICE_XML)
+    return root.find("capability[@type='pci']/capability[@type='virt_functions']") is not None
+
+
+def parse_net_device(xml_text):
+    """A ``net`` node device as a host interface entry (the same keys as libvirt's
+    interface XML and sysfs give). Node devices do not say whether a NIC is a bridge
+    port or a bond, so ``type`` is ``ethernet`` for every device with a parent device
+    and ``virtual`` otherwise."""
+    root = parse_xml(xml_text, 'device', NODE_DEVICE_XML)
+    net = root.find("capability[@type='net']")
+    if net is None:
+        return None
+    link = net.find('link')
+    speed = to_int(link.get('speed')) if link is not None else None
+    return {
+        'name': text(net, 'interface'),
+        'type': 'ethernet' if text(root, 'parent') not in (None, 'computer') else 'virtual',
+        'mac': text(net, 'address'),
+        'active': None if link is None or link.get('state') is None else link.get('state') == 'up',
+        'mtu': None,
+        'members': [],
+        'vlan_tag': None,
+        'speed_mbps': None if speed in (None, UNKNOWN_LINK_SPEED) else speed,
+        'source': 'node_device',
+    }
+
+
+def pci_number(value):
+    """A PCI address part as libvirt writes it: decimal in the node device's
+    ``<bus>``/``<slot>`` elements, ``0x`` hex in ``<address bus='0x3b'/>`` attributes.
+    None when absent or not a number."""
+    if value is None:
+        return None
+    value = value.strip().lower()
+    try:
+        return int(value[2:], 16) if value.startswith('0x') else int(value, 10)
+    except ValueError:
+        return None
+
+
+def format_pci_address(domain, bus, slot, function):
+    """``0000:3b:00.0``, the form sysfs uses, or None when a part is missing."""
+    parts = (domain, bus, slot, function)
+    if any(part is None for part in parts):
+        return None
+    return '%04x:%02x:%02x.%x' % parts
+
+
+def address_attributes(node):
+    """The PCI address of an ``<address domain= bus= slot= function=/>`` element."""
+    if node is None:
+        return None
+    return format_pci_address(*(pci_number(node.get(part)) for part in ('domain', 'bus', 'slot', 'function')))
+
+
+def _hex_id(value, digits):
+    """``0x1593`` -> ``1593``; ``0x20000`` -> ``020000``, padded as sysfs pads it."""
+    if value is None:
+        return None
+    value = value.strip().lower()
+    try:
+        return '%0*x' % (digits, int(value[2:] if value.startswith('0x') else value, 16))
+    except ValueError:
+        return None
+
+
+def _addresses(nodes):
+    return [address for address in (address_attributes(node) for node in nodes) if address is not None]
+
+
+def _pci_express(pci):
+    """The trained link (``validity='sta'``; ``cap`` is only what the device could do).
+    A VF has no link of its own and a link that is down has none trained: the kernel
+    reads zero there and libvirt prints ``width='0'`` without a speed. Both are unknown,
+    so the result is None unless the speed or the width is known."""
+    link = pci.find("pci-express/link[@validity='sta']")
+    if link is None:
+        return None
+    try:
+        speed = float(link.get('speed')) if link.get('speed') else None
+    except ValueError:
+        speed = None
+    width = to_int(link.get('width'))
+    speed, width = speed or None, width or None
+    if speed is None and width is None:
+        return None
+    return {'link_speed_gts': speed, 'link_width': width}
+
+
+def parse_pci_device(xml_text, what=NODE_DEVICE_XML):
+    """A ``pci`` node device as a PCI device record, the same keys the sysfs reader
+    gives, so the two can be merged per address. None for any other node device.
+
+    libvirt knows no subsystem IDs and no VF index; those stay None for the sysfs
+    reader and the merge to fill. Net devices are separate node devices whose parent is
+    the PCI device, so ``netdevs`` is always empty here.
+    """
+    root = parse_xml(xml_text, 'device', what)
+    pci = root.find("capability[@type='pci']")
+    if pci is None:
+        return None
+    address = format_pci_address(*(pci_number(text(pci, part)) for part in ('domain', 'bus', 'slot', 'function')))
+    if address is None:
+        raise XMLInputError("%s: PCI device '%s' needs numeric <domain>, <bus>, <slot> and <function> elements"
+                            % (what, text(root, 'name')))
+    numa = pci.find('numa')
+    numa_node = to_int(numa.get('node')) if numa is not None else None
+    group = pci.find('iommuGroup')
+    virt_functions = pci.find("capability[@type='virt_functions']")
+    vf_addresses = _addresses(virt_functions.findall('address')) if virt_functions is not None else []
+    vendor, product = pci.find('vendor'), pci.find('product')
+    return {
+        'address': address,
+        'vendor_id': _hex_id(vendor.get('id'), 4) if vendor is not None else None,
+        'device_id': _hex_id(product.get('id'), 4) if product is not None else None,
+        'vendor_name': text(pci, 'vendor') or None,
+        'device_name': text(pci, 'product') or None,
+        'subsystem_vendor_id': None,
+        'subsystem_device_id': None,
+        # Old libvirt releases print no <class>; the class is then unknown, not absent.
+        'class_id': _hex_id(text(pci, 'class'), 6),
+        'driver': text(root, 'driver/name'),
+        # The kernel says -1 when the firmware gives no proximity information.
+        'numa_node': None if numa_node is None or numa_node < 0 else numa_node,
+        'iommu_group': to_int(group.get('number')) if group is not None else None,
+        'iommu_group_devices': sorted(_addresses(group.findall('address'))) if group is not None else None,
+        'sriov_capable': virt_functions is not None,
+        'total_vfs': to_int(virt_functions.get('maxCount')) if virt_functions is not None else None,
+        'num_vfs': len(vf_addresses) if virt_functions is not None else None,
+        'vf_device_id': None,
+        'physfn': address_attributes(pci.find("capability[@type='phys_function']/address")),
+        'vf_index': None,
+        'virtfns': dict(enumerate(vf_addresses)),
+        'netdevs': [],
+        'pci_express': _pci_express(pci),
+        'source': 'libvirt',
+    }

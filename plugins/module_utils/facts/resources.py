@@ -1,0 +1,191 @@
+# -*- coding: utf-8 -*-
+# Copyright: virtumancer.hostcaps contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Resource inventory of a host, derived from its ``libvirt_host_caps`` (and ``sriov``) facts.
+
+Classes are the os-resource-classes names. Each entry is
+``{total, reserved, used, allocation_ratio}``; what a placement may still hand out is
+``(total - reserved) * allocation_ratio - used``. A class whose total is unknown is left
+out rather than reported as zero, so "no data" never reads as "no capacity".
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import math
+
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.facts_input import dig
+
+RESOURCE_CLASSES = ('VCPU', 'PCPU', 'MEMORY_MB', 'DISK_GB', 'MEM_ENCRYPTION_CONTEXT', 'SRIOV_NET_VF', 'PGPU')
+DEFAULT_ALLOCATION_RATIO = 1.0
+
+
+def _count(value):
+    """A non-negative int, or None (bool is not a count)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
+# -- per class: (total, used) or None when the total is unknown ----------------------
+
+
+def vcpu(facts, sriov):
+    total = _count(dig(facts, 'host_info', 'online_cpus'))
+    if total is None:
+        return None
+    return total, _count(dig(facts, 'virt_info', 'domains', 'vcpus_running')) or 0
+
+
+def pcpu(facts, sriov):
+    """Dedicated CPUs: none. Every online CPU is inventoried as VCPU; carving a
+    dedicated set out of them is a host configuration this collection does not read."""
+    if _count(dig(facts, 'host_info', 'online_cpus')) is None:
+        return None
+    return 0, 0
+
+
+def memory_mb(facts, sriov):
+    total = _count(dig(facts, 'memory_info', 'total_mb'))
+    if total is None:
+        total = _count(dig(facts, 'host_info', 'memory_mb'))
+    if total is None:
+        return None
+    return total, _count(dig(facts, 'virt_info', 'domains', 'memory_mb_running')) or 0
+
+
+def disk_gb(facts, sriov):
+    """Active storage pools, in whole GiB (rounded down: never promise a partial GiB)."""
+    pools = dig(facts, 'storage_info', 'pools')
+    if not isinstance(pools, list):
+        return None
+    active = [p for p in pools if isinstance(p, dict) and p.get('active') is True]
+    sized = [p for p in active if _number(p.get('capacity_gb')) is not None]
+    if active and not sized:
+        return None
+    total = sum(_number(p['capacity_gb']) for p in sized)
+    used = sum(_number(p.get('allocation_gb')) or 0 for p in sized)
+    return int(math.floor(total)), int(math.floor(used))
+
+
+def mem_encryption_context(facts, sriov):
+    """SEV guests the platform can run at once (ASIDs); SEV-ES has its own, smaller
+    pool that os-resource-classes does not name, so it is not inventoried."""
+    sev = dig(facts, 'security_info', 'sev') or {}
+    if sev.get('supported') is not True:
+        return None
+    total = _count(sev.get('max_guests'))
+    return None if total is None else (total, 0)
+
+
+def sriov_net_vf(facts, sriov):
+    """The VFs that exist; those a domain uses are used. ``free_vfs`` is unknown when
+    ``sriov_facts`` ran without a libvirt URI, and then none is counted as used."""
+    total = _count(dig(sriov, 'summary', 'total_vfs'))
+    if total is None:
+        return None
+    free = _count(dig(sriov, 'summary', 'free_vfs'))
+    return total, (total - free if free is not None else 0)
+
+
+def pgpu(facts, sriov):
+    """GPUs and 3D controllers a VM may be given; those a domain uses are used."""
+    devices = dig(sriov, 'passthrough_devices')
+    if not isinstance(devices, list):
+        return None
+    gpus = [d for d in devices if isinstance(d, dict) and d.get('kind') == 'gpu']
+    return len(gpus), len([d for d in gpus if d.get('assigned_to')])
+
+
+def _number(value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return value
+
+
+CLASSES = (
+    ('VCPU', vcpu), ('PCPU', pcpu), ('MEMORY_MB', memory_mb), ('DISK_GB', disk_gb),
+    ('MEM_ENCRYPTION_CONTEXT', mem_encryption_context), ('SRIOV_NET_VF', sriov_net_vf),
+    ('PGPU', pgpu),
+)
+
+
+# -- overrides -------------------------------------------------------------------
+
+
+def _check_classes(option, values):
+    if values is None:
+        return {}
+    if not isinstance(values, dict):
+        raise ValueError(
+            '%s: expected a mapping of resource class to value such as {VCPU: 4.0}, got %s %r'
+            % (option, type(values).__name__, values))
+    for name in values:
+        if name not in RESOURCE_CLASSES:
+            raise ValueError(
+                '%s: unknown resource class %r; use one of %s'
+                % (option, name, ', '.join(RESOURCE_CLASSES)))
+    return values
+
+
+def validate_allocation_ratios(allocation_ratios):
+    """``{class: ratio}`` as floats; a ratio must be a number > 0."""
+    ratios = {}
+    for name, value in _check_classes('allocation_ratios', allocation_ratios).items():
+        ratio = None
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            ratio = float(value)
+        elif isinstance(value, str):
+            try:
+                ratio = float(value.strip())
+            except ValueError:
+                ratio = None
+        if ratio is None or math.isnan(ratio) or math.isinf(ratio) or ratio <= 0:
+            raise ValueError(
+                'allocation_ratios[%s]: %r is not a positive number; give a ratio such as 1.0 '
+                '(no overcommit) or 4.0' % (name, value))
+        ratios[name] = ratio
+    return ratios
+
+
+def validate_reserved(reserved):
+    """``{class: amount}`` as ints; an amount must be a whole number >= 0."""
+    amounts = {}
+    for name, value in _check_classes('reserved', reserved).items():
+        amount = None
+        if isinstance(value, int) and not isinstance(value, bool):
+            amount = value
+        elif isinstance(value, float) and value.is_integer():
+            amount = int(value)
+        elif isinstance(value, str) and value.strip().isdigit():
+            amount = int(value.strip())
+        if amount is None or amount < 0:
+            raise ValueError(
+                'reserved[%s]: %r is not a whole number >= 0; give the amount in the class unit '
+                '(MEMORY_MB in MiB, DISK_GB in GiB), e.g. reserved: {MEMORY_MB: 2048}' % (name, value))
+        amounts[name] = amount
+    return amounts
+
+
+# -- entry point -----------------------------------------------------------------
+
+
+def derive_resources(facts, sriov=None, allocation_ratios=None, reserved=None):
+    """``{class: {total, reserved, used, allocation_ratio}}`` for every class whose
+    total the facts tell. Raises ValueError on a bad ratio or reserved amount."""
+    ratios = validate_allocation_ratios(allocation_ratios)
+    amounts = validate_reserved(reserved)
+    facts = facts if isinstance(facts, dict) else {}
+    sriov = sriov if isinstance(sriov, dict) else None
+    inventory = {}
+    for name, measure in CLASSES:
+        measured = measure(facts, sriov)
+        if measured is None:
+            continue
+        total, used = measured
+        inventory[name] = {
+            'total': total,
+            'reserved': amounts.get(name, 0),
+            'used': used,
+            'allocation_ratio': ratios.get(name, DEFAULT_ALLOCATION_RATIO),
+        }
+    return inventory

@@ -1,0 +1,1032 @@
+# -*- coding: utf-8 -*-
+# Copyright: virtumancer.hostcaps contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The store behind the ``factdb`` cache plugin and lookup: SQLite or PostgreSQL.
+
+Two sides share one database:
+
+- the cache side, keyed by the full cache key (the cache's ``_prefix`` + host name): the
+  current facts of each key and when they were written, which is what Ansible's fact cache
+  interface needs;
+- the history side, keyed by host name: every distinct content a host's facts had
+  (``versions``, content kept once per digest in ``blobs``) and an index of the traits in
+  the host's current facts (``traits``).
+
+``delete`` and ``flush`` remove current facts and traits only; the history stays, so a
+``--flush-cache`` run does not erase what drift reports are built on. Retention
+(``history_versions``, ``history_days``) is what trims the history.
+
+Facts are kept as their canonical JSON text (module_utils/factjson.py) on both backends.
+psycopg (version 3) is imported when a ``postgresql://`` URI is opened. Every statement is parameterized: values never reach
+the SQL text.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import contextlib
+import datetime
+import errno
+import hashlib
+import json
+import os
+import re
+import sqlite3
+import struct
+import time
+
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
+
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.store import factjson
+
+SCHEMA_VERSION = 3
+APPLICATION_MARKER = 'virtumancer.hostcaps.factdb'
+# PRAGMA application_id: "VHFD" (virtumancer hostcaps fact database), for file(1) and us.
+SQLITE_APPLICATION_ID = 0x56484644
+SQLITE_MAGIC = b'SQLite format 3\x00'
+SQLITE_HEADER_SIZE = 100
+BUSY_TIMEOUT_MS = 30000
+SQLITE_WAL_AUTOCHECKPOINT = 8192  # pages: 64 MiB of WAL with 8 KiB pages
+# pg_advisory_xact_lock key of schema creation and migration ("factdb" in ASCII).
+PG_SCHEMA_LOCK = 0x666163746462
+PG_CONNECT_TIMEOUT = 10
+# Hosts whose changed traits wait in host_traits before they are moved into the traits index.
+TRAITS_PENDING_MAX = 256
+POSTGRES_SCHEMES = ('postgresql', 'postgres')
+PSYCOPG_INSTALL_HINT = "pip install 'psycopg[binary]'"
+
+LEAVE_IT = 'move it away or point fact_caching_connection at another path; it was left untouched'
+
+# Connections inherited by a forked child (Ansible's workers) belong to the parent: the child
+# opens its own and keeps these referenced so that finalizing them never closes the parent's
+# socket or file locks.
+_INHERITED_CONNECTIONS = []
+
+
+class FactStoreError(Exception):
+    """The store cannot be opened or used; the message names it and says what to do."""
+
+
+# --------------------------------------------------------------------------- content
+
+def facts_schema_version(facts):
+    """``libvirt_host_caps.schema_version`` when the facts hold one as an integer."""
+    caps = facts.get('libvirt_host_caps') if isinstance(facts, dict) else None
+    value = caps.get('schema_version') if isinstance(caps, dict) else None
+    if isinstance(value, bool) or not isinstance(value, int):
+        return None
+    return int(value)
+
+
+def facts_traits(facts):
+    """The set of trait names in ``libvirt_host_caps.traits``."""
+    caps = facts.get('libvirt_host_caps') if isinstance(facts, dict) else None
+    traits = caps.get('traits') if isinstance(caps, dict) else None
+    if not isinstance(traits, (list, tuple)):
+        return set()
+    return set(str(trait) for trait in traits if isinstance(trait, str))
+
+
+def iso_utc(epoch):
+    return datetime.datetime.fromtimestamp(epoch, tz=datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')
+
+
+def _prefix_end(prefix):
+    """The smallest string greater than every string that starts with ``prefix``, or None.
+
+    Keys are compared by code point on both backends (SQLite BINARY, PostgreSQL COLLATE "C"),
+    so ``prefix <= key < _prefix_end(prefix)`` is an index range scan.
+    """
+    chars = list(prefix)
+    while chars:
+        point = ord(chars[-1]) + 1
+        if 0xD800 <= point <= 0xDFFF:
+            point = 0xE000
+        if point <= 0x10FFFF:
+            chars[-1] = chr(point)
+            return ''.join(chars)
+        chars.pop()
+    return None
+
+
+def _decode(value):
+    if value is None:
+        return None
+    if isinstance(value, (dict, list)):
+        return value  # psycopg has parsed a JSONB column of a store not yet migrated
+    return factjson.decode(value)
+
+
+# --------------------------------------------------------------------------- schema
+
+def _migrations():
+    """The schema steps, in order, with the backend's column types as ``{key}`` etc.
+
+    Step 1 is the cache alone, as the first plugin version wrote it: the content of each key
+    in ``facts.facts``. Step 2 adds the history; ``_migrate_to_2`` then moves every content
+    into ``blobs`` (once per digest) and rebuilds ``facts`` without it, so that a write
+    stores its content once and ``facts`` rows stay small for keys() and contains().
+    Step 3 changes nothing on SQLite; on PostgreSQL ``_migrate_to_3`` makes ``blobs.facts``
+    text instead of JSONB: the server then neither parses a host's facts on every write nor
+    prints them again on every read, which took most of a write's time.
+    """
+    return [
+        [
+            'CREATE TABLE meta (key {key} PRIMARY KEY, value {text} NOT NULL)',
+            'CREATE TABLE facts (cache_key {key} PRIMARY KEY, host {key} NOT NULL, hash {text} NOT NULL,'
+            ' updated_at {real} NOT NULL, facts {json} NOT NULL)',
+            'CREATE INDEX facts_host ON facts (host)',
+        ],
+        [
+            'DROP INDEX facts_host',
+            'ALTER TABLE facts RENAME TO facts_v1',
+            'CREATE TABLE facts (cache_key {key} PRIMARY KEY, host {key} NOT NULL, hash {text} NOT NULL,'
+            ' updated_at {real} NOT NULL){small}',
+            'CREATE INDEX facts_host ON facts (host)',
+            # Content is kept per host: every reference to a blob is then a row of the same host,
+            # found through the host's own index range, and guarded by the host's write lock.
+            'CREATE TABLE blobs (host {key} NOT NULL, hash {text} NOT NULL, facts {json} NOT NULL, PRIMARY KEY (host, hash))',
+            'CREATE TABLE versions (host {key} NOT NULL, version INTEGER NOT NULL, hash {text} NOT NULL,'
+            ' schema_version INTEGER, created_at {real} NOT NULL, PRIMARY KEY (host, version)){small}',
+            # The traits index: hosts_with_trait() reads one range of it.
+            'CREATE TABLE traits (trait {key} NOT NULL, host {key} NOT NULL, PRIMARY KEY (trait, host)){small}',
+            # Per host: the traits of its current facts, those the index holds, and whether they differ.
+            'CREATE TABLE host_traits (host {key} PRIMARY KEY, traits {text} NOT NULL, indexed {text} NOT NULL,'
+            ' pending INTEGER NOT NULL){small}',
+            'CREATE INDEX host_traits_pending ON host_traits (host) WHERE pending = 1',
+        ],
+        [],
+    ]
+
+
+# --------------------------------------------------------------------------- common store
+
+class _Store(object):
+    """What both backends share; a subclass provides the connection and the dialect."""
+
+    # The elements of a JSON list of strings, as a table j(value), in FROM.
+    json_elements = 'json_each({0}) j'
+    types = {}
+
+    def __init__(self, name, history_versions=100, history_days=0, create=True):
+        self.name = name
+        self.history_versions = int(history_versions or 0)
+        self.history_days = float(history_days or 0)
+        if self.history_versions < 0 or self.history_days < 0:
+            raise FactStoreError('store %s: history_versions=%r and history_days=%r must be 0 (unlimited) or more'
+                                 % (name, history_versions, history_days))
+        self.create = create
+        self._queued = 0
+        self._conn = None
+        self._pid = None
+        self._closed = False
+
+    # -- connection life cycle
+
+    def _connection(self):
+        if self._closed:
+            raise FactStoreError('store %s: used after close()' % self.name)
+        if self._conn is not None and self._pid != os.getpid():
+            _INHERITED_CONNECTIONS.append(self._conn)
+            self._conn = None
+        if self._conn is None:
+            self._conn = self._open()
+            self._pid = os.getpid()
+        return self._conn
+
+    def open(self):
+        """Open, check and migrate now instead of at the first call."""
+        self._connection()
+        return self
+
+    def close(self):
+        conn, self._conn = self._conn, None
+        self._closed = True
+        if conn is not None:
+            if self._pid == os.getpid():
+                self._close(conn)
+            else:
+                _INHERITED_CONNECTIONS.append(conn)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+    # -- cache side
+
+    def get(self, key, newer_than=None):
+        """The current facts of ``key``, or None (also when not updated since ``newer_than``)."""
+        sql = 'SELECT b.facts FROM facts f JOIN blobs b ON b.host = f.host AND b.hash = f.hash WHERE f.cache_key = ?'
+        params = [key]
+        if newer_than is not None:
+            sql += ' AND f.updated_at >= ?'
+            params.append(float(newer_than))
+        row = self._one(sql, params)
+        return None if row is None else _decode(row[0])
+
+    def updated_at(self, key):
+        row = self._one('SELECT updated_at FROM facts WHERE cache_key = ?', (key,))
+        return None if row is None else float(row[0])
+
+    def keys(self, prefix='', newer_than=None):
+        """Cache keys starting with ``prefix`` (kept), updated at or after ``newer_than``."""
+        where, params = self._key_range(prefix)
+        if newer_than is not None:
+            where.append('updated_at >= ?')
+            params.append(float(newer_than))
+        sql = 'SELECT cache_key FROM facts'
+        if where:
+            sql += ' WHERE ' + ' AND '.join(where)
+        return [row[0] for row in self._all(sql, params)]
+
+    def contains(self, key, newer_than=None):
+        if newer_than is None:
+            row = self._one('SELECT 1 FROM facts WHERE cache_key = ?', (key,))
+        else:
+            row = self._one('SELECT 1 FROM facts WHERE cache_key = ? AND updated_at >= ?', (key, float(newer_than)))
+        return row is not None
+
+    def set(self, key, facts, now=None, host=None):
+        """Store ``facts`` as the current facts of ``key``, and as a new version of ``host``
+        (default: ``key``) unless they equal the host's latest version. One transaction."""
+        if not isinstance(facts, dict):
+            raise FactStoreError('store %s: facts of %r must be a mapping, got %s' % (self.name, key, type(facts).__name__))
+        host = key if host is None else host
+        now = time.time() if now is None else float(now)
+        try:
+            text, new_hash = factjson.encode(facts)
+        except ValueError as exc:
+            raise FactStoreError('store %s: facts of host %r cannot be stored as JSON: %s' % (self.name, host, exc))
+        with self._write(host):
+            # What the write depends on, in one round trip: the key's digest, the host's traits
+            # and its latest version.
+            old_hash, old_traits, last_version, last_hash = self._one(
+                'SELECT (SELECT hash FROM facts WHERE cache_key = ?), (SELECT traits FROM host_traits WHERE host = ?),'
+                ' v.version, v.hash FROM (SELECT 1 AS one) o LEFT JOIN'
+                ' (SELECT version, hash FROM versions WHERE host = ? ORDER BY version DESC LIMIT 1) v ON 1 = 1',
+                (key, host, host))
+            if old_hash == new_hash:
+                # Identical facts: only their age changes, and no version is added.
+                self._run('UPDATE facts SET updated_at = ? WHERE cache_key = ?', (now, key))
+                return
+            self._insert_blob(host, new_hash, text)
+            self._run('INSERT INTO facts (cache_key, host, hash, updated_at) VALUES (?, ?, ?, ?)'
+                      ' ON CONFLICT (cache_key) DO UPDATE SET host = excluded.host, hash = excluded.hash,'
+                      ' updated_at = excluded.updated_at', (key, host, new_hash, now))
+            self._queue_traits(host, facts_traits(facts), old_traits)
+            # Unless the key changed and the host's history did not (facts written again after a flush).
+            if last_hash != new_hash:
+                version = 1 if last_version is None else int(last_version) + 1
+                self._run('INSERT INTO versions (host, version, hash, schema_version, created_at) VALUES (?, ?, ?, ?, ?)',
+                          (host, version, new_hash, facts_schema_version(facts), now))
+                self._retain(host, version, now)
+            if old_hash is not None:
+                self._drop_blob_if_unused(host, old_hash)
+
+    def delete(self, key):
+        """Forget the current facts of ``key``; the host's history stays."""
+        with self._write():
+            row = self._one('SELECT host, hash FROM facts WHERE cache_key = ?', (key,))
+            if row is None:
+                return
+            host, old_hash = row
+            self._lock_host(host)
+            self._run('DELETE FROM facts WHERE cache_key = ?', (key,))
+            self._rebuild_traits(host)
+            self._drop_blob_if_unused(host, old_hash)
+
+    def flush(self, prefix=''):
+        """Forget the current facts of every key starting with ``prefix``; history stays."""
+        where, params = self._key_range(prefix)
+        with self._write():
+            if not where:
+                self._run('DELETE FROM facts', ())
+                self._run('DELETE FROM traits', ())
+                self._run('DELETE FROM host_traits', ())
+            else:
+                cond = ' AND '.join(where)
+                affected = [r[0] for r in self._all('SELECT DISTINCT host FROM facts WHERE %s' % cond, params)]
+                self._run('DELETE FROM facts WHERE %s' % cond, params)
+                # A host also cached under another prefix keeps the traits of its facts there.
+                for host in affected:
+                    self._rebuild_traits(host)
+
+    # -- history side
+
+    def versions(self, host):
+        rows = self._all('SELECT version, created_at, schema_version, hash FROM versions WHERE host = ? ORDER BY version', (host,))
+        return [{'version': int(version), 'collected_at': iso_utc(created_at),
+                 'schema_version': None if schema_version is None else int(schema_version), 'hash': hash_}
+                for version, created_at, schema_version, hash_ in rows]
+
+    def version_facts(self, host, version):
+        row = self._one('SELECT b.facts FROM versions v JOIN blobs b ON b.host = v.host AND b.hash = v.hash WHERE v.host = ? AND v.version = ?',
+                        (host, int(version)))
+        return None if row is None else _decode(row[0])
+
+    def latest(self, host):
+        """The current facts of ``host`` (the newest of its keys when several prefixes hold it)."""
+        row = self._one('SELECT b.facts FROM facts f JOIN blobs b ON b.host = f.host AND b.hash = f.hash WHERE f.host = ?'
+                        ' ORDER BY f.updated_at DESC LIMIT 1', (host,))
+        return None if row is None else _decode(row[0])
+
+    def hosts_with_trait(self, trait):
+        """Hosts whose current facts hold ``trait``: the traits index, corrected by the few
+        hosts whose traits changed since it was last brought up to date."""
+        with self._read():
+            hosts = set(row[0] for row in self._all(
+                'SELECT host FROM traits WHERE trait = ? AND host NOT IN (SELECT host FROM host_traits WHERE pending = 1)',
+                (trait,)))
+            for host, traits in self._all('SELECT host, traits FROM host_traits WHERE pending = 1', ()):
+                if trait in json.loads(traits):
+                    hosts.add(host)
+        return sorted(hosts)
+
+    def hosts(self):
+        """Hosts with current facts, sorted."""
+        return sorted(row[0] for row in self._all('SELECT DISTINCT host FROM facts', ()))
+
+    def schema_version(self):
+        row = self._one('SELECT value FROM meta WHERE key = ?', ('schema_version',))
+        return None if row is None else int(row[0])
+
+    # -- internals shared by the backends
+
+    @staticmethod
+    def _key_range(prefix):
+        if not prefix:
+            return [], []
+        end = _prefix_end(prefix)
+        if end is None:
+            return ['cache_key >= ?'], [prefix]
+        return ['cache_key >= ?', 'cache_key < ?'], [prefix, end]
+
+    def _queue_traits(self, host, wanted, current=False):
+        """Record the traits of ``host``'s current facts.
+
+        The index is keyed by trait, so writing a new host's 30-odd traits there dirties 30-odd
+        pages, which made a first write several times slower than its facts. The host's row in
+        ``host_traits`` (one row) takes the change instead, and once TRAITS_PENDING_MAX hosts
+        wait there, _drain_traits moves them into the index in a few set-wise statements.
+        """
+        text = json.dumps(sorted(wanted), separators=(',', ':'))
+        if current is False:
+            row = self._one('SELECT traits FROM host_traits WHERE host = ?', (host,))
+            current = None if row is None else row[0]
+        if current == text:
+            return
+        self._run('INSERT INTO host_traits (host, traits, indexed, pending) VALUES (?, ?, ?, 1)'
+                  ' ON CONFLICT (host) DO UPDATE SET traits = excluded.traits, pending = 1', (host, text, '[]'))
+        # Counting the waiting hosts costs as much as the rest of a write: count every 16th time.
+        self._queued += 1
+        if self._queued % 16 == 0 and self._one('SELECT COUNT(*) FROM host_traits WHERE pending = 1', ())[0] >= TRAITS_PENDING_MAX:
+            self._drain_traits()
+
+    def _drain_traits(self):
+        elements = self.json_elements
+        self._run('DELETE FROM traits WHERE (trait, host) IN (SELECT j.value, h.host FROM host_traits h, %s'
+                  ' WHERE h.pending = 1)' % elements.format('h.indexed'), ())
+        self._run('INSERT INTO traits (trait, host) SELECT j.value, h.host FROM host_traits h, %s WHERE h.pending = 1'
+                  ' ON CONFLICT DO NOTHING' % elements.format('h.traits'), ())
+        self._run("DELETE FROM host_traits WHERE pending = 1 AND traits = '[]'", ())
+        self._run('UPDATE host_traits SET indexed = traits, pending = 0 WHERE pending = 1', ())
+
+    def _rebuild_traits(self, host):
+        row = self._one('SELECT b.facts FROM facts f JOIN blobs b ON b.host = f.host AND b.hash = f.hash WHERE f.host = ?'
+                        ' ORDER BY f.updated_at DESC LIMIT 1', (host,))
+        self._queue_traits(host, set() if row is None else facts_traits(_decode(row[0])))
+
+    def _retain(self, host, newest, now):
+        if not self.history_days and newest <= self.history_versions:
+            return  # versions are numbered from 1: there are at most ``newest``
+        cond, params = [], []
+        if self.history_versions:
+            row = self._one('SELECT version FROM versions WHERE host = ? ORDER BY version DESC LIMIT 1 OFFSET ?',
+                            (host, self.history_versions))
+            if row is not None:
+                cond.append('version <= ?')
+                params.append(int(row[0]))
+        if self.history_days:
+            cond.append('created_at < ?')
+            params.append(now - self.history_days * 86400.0)
+        if not cond:
+            return
+        where = 'host = ? AND version < ? AND (%s)' % ' OR '.join(cond)
+        params = [host, newest] + params
+        dropped = set(row[0] for row in self._all('SELECT hash FROM versions WHERE %s' % where, params))
+        if not dropped:
+            return
+        self._run('DELETE FROM versions WHERE %s' % where, params)
+        for hash_ in sorted(dropped):
+            self._drop_blob_if_unused(host, hash_)
+
+    def _insert_blob(self, host, hash_, text):
+        self._run('INSERT INTO blobs (host, hash, facts) VALUES (?, ?, ?) ON CONFLICT (host, hash) DO NOTHING', (host, hash_, text))
+
+    def _drop_blob_if_unused(self, host, hash_):
+        self._run('DELETE FROM blobs WHERE host = ? AND hash = ?'
+                  ' AND NOT EXISTS (SELECT 1 FROM versions WHERE host = ? AND hash = ?)'
+                  ' AND NOT EXISTS (SELECT 1 FROM facts WHERE host = ? AND hash = ?)', (host, hash_, host, hash_, host, hash_))
+
+    def _tune_blobs(self):
+        """Backend-specific storage settings of ``blobs``."""
+
+    def _lock_host(self, host):
+        """Serialize the writes of one host (SQLite serializes every write already)."""
+
+    def _migrate(self, current):
+        """Apply the steps after ``current``; the caller holds the write lock."""
+        steps = _migrations()
+        for number in range(current + 1, SCHEMA_VERSION + 1):
+            for statement in steps[number - 1]:
+                self._run(statement.format(**self.types), ())
+            if number == 2:
+                self._tune_blobs()
+                self._migrate_to_2()
+            if number == 3:
+                self._migrate_to_3()
+        for key, value in (('application', APPLICATION_MARKER), ('schema_version', str(SCHEMA_VERSION))):
+            self._run('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+                      (key, value))
+
+    def _migrate_to_2(self):
+        """Every key of ``facts_v1`` into the new ``facts``, its content into ``blobs``, and
+        version 1 and the traits of every host from it: a schema 1 store keeps its rows."""
+        stream = self._stream('SELECT cache_key, host, updated_at, facts FROM facts_v1 ORDER BY updated_at')
+        for cache_key, host, updated_at, value in stream:
+            facts = _decode(value)
+            text, new_hash = factjson.encode(facts)
+            self._insert_blob(host, new_hash, text)
+            self._run('INSERT INTO facts (cache_key, host, hash, updated_at) VALUES (?, ?, ?, ?)',
+                      (cache_key, host, new_hash, float(updated_at)))
+            self._queue_traits(host, facts_traits(facts))
+            last = self._one('SELECT version, hash FROM versions WHERE host = ? ORDER BY version DESC LIMIT 1', (host,))
+            if last is None or last[1] != new_hash:
+                self._run('INSERT INTO versions (host, version, hash, schema_version, created_at) VALUES (?, ?, ?, ?, ?)',
+                          (host, 1 if last is None else int(last[0]) + 1, new_hash, facts_schema_version(facts), float(updated_at)))
+        self._run('DROP TABLE facts_v1', ())
+        self._drain_traits()
+
+    def _migrate_to_3(self):
+        """Backend-specific: see _migrations."""
+
+    def _newer_schema(self, found):
+        return FactStoreError('%s holds a factdb store of schema version %s, newer than this virtumancer.hostcaps knows (%d); '
+                              'upgrade the collection, or %s' % (self.name, found, SCHEMA_VERSION, LEAVE_IT))
+
+
+# --------------------------------------------------------------------------- SQLite
+
+def _sqlite_header_problem(path, size):
+    """Why the file at ``path`` cannot be an intact SQLite database, from its header; or None."""
+    with open(path, 'rb') as handle:
+        header = handle.read(SQLITE_HEADER_SIZE)
+    if not header.startswith(SQLITE_MAGIC):
+        return 'is not an SQLite database (it does not start with "SQLite format 3")'
+    if len(header) < SQLITE_HEADER_SIZE:
+        return 'is damaged: %d bytes, shorter than the 100-byte SQLite header' % size
+    page_size = struct.unpack('>H', header[16:18])[0]
+    page_size = 65536 if page_size == 1 else page_size
+    change_counter, page_count = struct.unpack('>II', header[24:32])
+    valid_for = struct.unpack('>I', header[92:96])[0]
+    # The page count in the header counts only when it was written by the same change.
+    if page_count and change_counter == valid_for and size < page_count * page_size:
+        return 'is damaged: %d bytes, but its header says %d pages of %d bytes (truncated?)' % (size, page_count, page_size)
+    return None
+
+
+class SqliteStore(_Store):
+    types = {'key': 'TEXT', 'text': 'TEXT', 'real': 'REAL', 'json': 'TEXT', 'small': ' WITHOUT ROWID'}
+
+    def __init__(self, path, history_versions=100, history_days=0, create=True):
+        super(SqliteStore, self).__init__(os.path.expanduser(path), history_versions, history_days, create)
+        self.path = self.name
+
+    # -- opening: nothing is written before the file is known to be ours or empty
+
+    def _open(self):
+        path = self.path
+        if os.path.isdir(path):
+            raise FactStoreError('%s is a directory, not an SQLite file; point fact_caching_connection at a file path '
+                                 '(e.g. %s)' % (path, os.path.join(path, 'facts.db')))
+        if not os.path.exists(path):
+            if not self.create:
+                raise FactStoreError('%s does not exist: no factdb store there yet; run a play with '
+                                     'fact_caching=virtumancer.hostcaps.factdb first, or check the path' % path)
+            self._create_file(path)
+        size = os.path.getsize(path)
+        if size:
+            problem = _sqlite_header_problem(path, size)
+            if problem:
+                raise FactStoreError('%s %s; %s' % (path, problem, LEAVE_IT))
+        try:
+            conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000.0, isolation_level=None, check_same_thread=False)
+        except sqlite3.Error as exc:
+            raise FactStoreError('%s cannot be opened: %s; check the path and its permissions' % (path, exc))
+        try:
+            self._check_and_migrate(conn, size)
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    @staticmethod
+    def _create_file(path):
+        parent = os.path.dirname(os.path.abspath(path))
+        missing = []
+        while parent and not os.path.isdir(parent):
+            missing.append(parent)
+            parent = os.path.dirname(parent)
+        for directory in reversed(missing):
+            try:
+                os.mkdir(directory, 0o700)
+                os.chmod(directory, 0o700)  # the umask may have taken bits away; never adds any
+            except OSError as exc:
+                if exc.errno != errno.EEXIST:
+                    raise FactStoreError('cannot create the directory %s for the store %s: %s; create it (mode 0700) or '
+                                         'point fact_caching_connection elsewhere' % (directory, path, exc.strerror))
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except OSError as exc:
+            if exc.errno == errno.EEXIST:
+                return  # another process created it first
+            raise FactStoreError('cannot create the store %s: %s; check the permissions of %s or point '
+                                 'fact_caching_connection elsewhere' % (path, exc.strerror, os.path.dirname(path)))
+        try:
+            os.fchmod(fd, 0o600)
+        finally:
+            os.close(fd)
+
+    def _check_and_migrate(self, conn, size):
+        try:
+            tables = self._tables(conn)
+            version = self._read_version(conn, tables)
+            if version == SCHEMA_VERSION:
+                self._tune(conn)
+                return
+            if version > SCHEMA_VERSION:
+                raise self._newer_schema(version)
+            if not self.create and not tables:
+                raise FactStoreError('%s holds no factdb store yet (an empty database); run a play with '
+                                     'fact_caching=virtumancer.hostcaps.factdb first, or check the path' % self.path)
+            if tables:
+                # Only before the rare schema change: a full read of the file.
+                self._quick_check(conn)
+            elif not size:
+                # A new file: bigger pages keep a host's facts in fewer overflow pages.
+                conn.execute('PRAGMA page_size = 8192')
+            self._tune(conn)
+            self._conn = conn
+            self._pid = os.getpid()
+            with self._write():
+                # Another process may have migrated while we waited for the lock.
+                tables = self._tables(conn)
+                current = self._read_version(conn, tables)
+                if current > SCHEMA_VERSION:
+                    raise self._newer_schema(current)
+                if current < SCHEMA_VERSION:
+                    self._migrate(current)
+                    conn.execute('PRAGMA application_id = %d' % SQLITE_APPLICATION_ID)
+                    conn.execute('PRAGMA user_version = %d' % SCHEMA_VERSION)
+        finally:
+            self._conn = None
+
+    def _damaged(self, exc):
+        return FactStoreError('%s is damaged: %s; %s' % (self.path, exc, LEAVE_IT))
+
+    def _tables(self, conn):
+        try:
+            return sorted(row[0] for row in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite!_%' ESCAPE '!'"))
+        except sqlite3.DatabaseError as exc:
+            if isinstance(exc, sqlite3.OperationalError) and 'locked' in str(exc):
+                raise FactStoreError('%s is locked by another process for more than %d s: %s; retry when it is done'
+                                     % (self.path, BUSY_TIMEOUT_MS // 1000, exc))
+            raise self._damaged(exc)
+
+    def _read_version(self, conn, tables):
+        """Our schema version, 0 for an empty database; FactStoreError for anything else."""
+        if not tables:
+            return 0
+        foreign = FactStoreError('%s is an SQLite database of another application (tables: %s); %s'
+                                 % (self.path, ', '.join(tables), LEAVE_IT))
+        try:
+            application_id = conn.execute('PRAGMA application_id').fetchone()[0]
+            if application_id not in (0, SQLITE_APPLICATION_ID) or 'meta' not in tables:
+                raise foreign
+            rows = dict(conn.execute('SELECT key, value FROM meta WHERE key IN (?, ?)', ('application', 'schema_version')))
+        except sqlite3.DatabaseError as exc:
+            if 'meta' not in tables:
+                raise foreign
+            raise self._damaged(exc)
+        if rows.get('application') != APPLICATION_MARKER:
+            raise foreign
+        try:
+            return int(rows.get('schema_version'))
+        except (TypeError, ValueError):
+            raise self._damaged('meta.schema_version is %r, not a number' % rows.get('schema_version'))
+
+    def _quick_check(self, conn):
+        try:
+            result = [row[0] for row in conn.execute('PRAGMA quick_check')]
+        except sqlite3.DatabaseError as exc:
+            raise self._damaged(exc)
+        if result != ['ok']:
+            raise self._damaged('; '.join(str(r) for r in result[:5]))
+
+    def _tune(self, conn):
+        try:
+            conn.execute('PRAGMA busy_timeout = %d' % BUSY_TIMEOUT_MS)
+            # WAL: readers never block the writer, and a killed writer loses only its open transaction.
+            self._wal(conn)
+            conn.execute('PRAGMA synchronous = NORMAL')
+            # Fewer, larger checkpoints: each one syncs the disk twice, which dominated a write.
+            conn.execute('PRAGMA wal_autocheckpoint = %d' % SQLITE_WAL_AUTOCHECKPOINT)
+            conn.execute('PRAGMA journal_size_limit = %d' % (64 * 1024 * 1024))
+        except sqlite3.DatabaseError as exc:
+            raise self._error(exc)
+
+    @staticmethod
+    def _wal(conn):
+        # Switching a new file to WAL fails at once, without the busy handler, while another
+        # process holds a lock on it (two controllers creating the store together): retried.
+        deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000.0
+        while True:
+            try:
+                conn.execute('PRAGMA journal_mode = WAL')
+                return
+            except sqlite3.OperationalError as exc:
+                if 'locked' not in str(exc) or time.monotonic() > deadline:
+                    raise
+            time.sleep(0.02)
+
+    @staticmethod
+    def _close(conn):
+        conn.close()
+
+    # -- statements
+
+    def _error(self, exc):
+        message = str(exc)
+        if isinstance(exc, sqlite3.OperationalError) and 'locked' in message:
+            return FactStoreError('%s is locked by another process for more than %d s: %s; retry when it is done'
+                                  % (self.path, BUSY_TIMEOUT_MS // 1000, message))
+        if isinstance(exc, sqlite3.DatabaseError) and ('malformed' in message or 'not a database' in message):
+            return self._damaged(message)
+        return FactStoreError('store %s: %s' % (self.path, message))
+
+    def _cursor(self):
+        return (self._conn if self._conn is not None and self._pid == os.getpid() else self._connection())
+
+    def _one(self, sql, params):
+        conn = self._cursor()
+        try:
+            return conn.execute(sql, tuple(params)).fetchone()
+        except sqlite3.Error as exc:
+            raise self._error(exc)
+
+    def _all(self, sql, params):
+        conn = self._cursor()
+        try:
+            return conn.execute(sql, tuple(params)).fetchall()
+        except sqlite3.Error as exc:
+            raise self._error(exc)
+
+    def _stream(self, sql):
+        conn = self._cursor()
+        try:
+            yield from conn.cursor().execute(sql)
+        except sqlite3.Error as exc:
+            raise self._error(exc)
+
+    def _run(self, sql, params):
+        conn = self._cursor()
+        try:
+            return conn.execute(sql, tuple(params)).rowcount
+        except sqlite3.Error as exc:
+            raise self._error(exc)
+
+    def _many(self, sql, rows):
+        conn = self._cursor()
+        try:
+            conn.executemany(sql, rows)
+        except sqlite3.Error as exc:
+            raise self._error(exc)
+
+    @contextlib.contextmanager
+    def _read(self):
+        """Several reads from one snapshot (WAL gives a deferred transaction one)."""
+        conn = self._cursor()
+        try:
+            conn.execute('BEGIN')
+        except sqlite3.Error as exc:
+            raise self._error(exc)
+        try:
+            yield conn
+        finally:
+            try:
+                conn.execute('COMMIT')
+            except sqlite3.Error:
+                pass
+
+    @contextlib.contextmanager
+    def _write(self, host=None):
+        conn = self._cursor()
+        try:
+            # IMMEDIATE takes the write lock now, waiting up to busy_timeout, instead of failing
+            # with "database is locked" when a read lock cannot be upgraded later.
+            conn.execute('BEGIN IMMEDIATE')
+        except sqlite3.Error as exc:
+            raise self._error(exc)
+        try:
+            yield conn
+        except BaseException:
+            try:
+                conn.execute('ROLLBACK')
+            except sqlite3.Error:
+                pass
+            raise
+        try:
+            conn.execute('COMMIT')
+        except sqlite3.Error as exc:
+            try:
+                conn.execute('ROLLBACK')
+            except sqlite3.Error:
+                pass
+            raise self._error(exc)
+
+
+# --------------------------------------------------------------------------- PostgreSQL
+
+def mask_uri(uri):
+    """``uri`` with its password replaced by ``***``, for messages."""
+    try:
+        parts = urlsplit(uri)
+        netloc = parts.netloc
+        if '@' in netloc:
+            userinfo, _sep, hostport = netloc.rpartition('@')
+            if ':' in userinfo:
+                netloc = '%s:***@%s' % (userinfo.split(':', 1)[0], hostport)
+        query = parts.query
+        if query:
+            pairs = parse_qsl(query, keep_blank_values=True)
+            if any(k == 'password' for k, _v in pairs):
+                query = urlencode([(k, '***' if k == 'password' else v) for k, v in pairs], safe='*')
+        return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+    except ValueError:
+        return '%s://***' % uri.split('://', 1)[0]
+
+
+def _uri_passwords(uri):
+    """Every spelling of the password in ``uri``, to scrub them from server messages."""
+    found = set()
+    try:
+        parts = urlsplit(uri)
+        if parts.password:
+            found.update((parts.password, unquote(parts.password)))
+        for key, value in parse_qsl(parts.query, keep_blank_values=True):
+            if key == 'password' and value:
+                found.update((value, unquote(value)))
+    except ValueError:
+        pass
+    return sorted((p for p in found if p), key=len, reverse=True)
+
+
+def _host_lock(host):
+    """A 64-bit advisory lock key per host: version numbers of a host are given out one at a time."""
+    return struct.unpack('>q', hashlib.sha256(b'factdb-host:' + host.encode('utf-8', 'surrogatepass')).digest()[:8])[0]
+
+
+class PostgresStore(_Store):
+    json_elements = 'jsonb_array_elements_text(({0})::jsonb) AS j(value)'
+    # COLLATE "C": keys order by code point, as on SQLite, so prefix ranges use the index.
+    types = {'key': 'TEXT COLLATE "C"', 'text': 'TEXT', 'real': 'DOUBLE PRECISION', 'json': 'JSONB', 'small': ''}
+
+    def __init__(self, uri, history_versions=100, history_days=0, create=True):
+        super(PostgresStore, self).__init__(mask_uri(uri), history_versions, history_days, create)
+        self._uri = uri
+        self._passwords = _uri_passwords(uri)
+        self._sql = {}
+
+    def _scrub(self, message):
+        message = str(message).strip()
+        for password in self._passwords:
+            message = message.replace(password, '***')
+        return message
+
+    def _open(self):
+        try:
+            import psycopg
+        except ImportError:
+            raise FactStoreError('store %s: the Python package psycopg (version 3) is needed for a PostgreSQL store and is '
+                                 'not installed for the controller Python; run %s' % (self.name, PSYCOPG_INSTALL_HINT))
+        self._psycopg = psycopg
+        extra = {}
+        if 'connect_timeout' not in self._uri:
+            extra['connect_timeout'] = PG_CONNECT_TIMEOUT
+        try:
+            conn = psycopg.connect(self._uri, autocommit=True, **extra)
+        except psycopg.Error as exc:
+            # from None: the driver's exception stays out of tracebacks (-vvv), with whatever it holds.
+            raise FactStoreError('cannot connect to the PostgreSQL store %s: %s; check the server, user, password and '
+                                 'database of fact_caching_connection' % (self.name, self._scrub(exc))) from None
+        except Exception as exc:  # malformed URI and the like
+            raise FactStoreError('cannot connect to the PostgreSQL store %s: %s; check fact_caching_connection'
+                                 % (self.name, self._scrub(exc))) from None
+        try:
+            self._conn, self._pid = conn, os.getpid()
+            # A commit need not wait for the server's disk: a server crash may lose the last
+            # fraction of a second of writes, never consistency. Facts are gathered again anyway.
+            self._run('SET synchronous_commit = off', ())
+            self._check_and_migrate()
+        except BaseException:
+            self._conn = None
+            conn.close()
+            raise
+        self._conn = None
+        return conn
+
+    def _check_and_migrate(self):
+        version = self._pg_version()
+        if version == SCHEMA_VERSION:
+            return
+        if version > SCHEMA_VERSION:
+            raise self._newer_schema(version)
+        if not self.create and version == 0:
+            raise FactStoreError('%s holds no factdb store yet (no table meta in its search_path); run a play with '
+                                 'fact_caching=virtumancer.hostcaps.factdb first, or check the URI' % self.name)
+        with self._write():
+            # Two controllers starting at once: the second waits here, then finds the schema done.
+            self._run('SELECT pg_advisory_xact_lock(?)', (PG_SCHEMA_LOCK,))
+            current = self._pg_version()
+            if current > SCHEMA_VERSION:
+                raise self._newer_schema(current)
+            if current < SCHEMA_VERSION:
+                self._migrate(current)
+
+    def _pg_version(self):
+        # pg_class through a fresh snapshot: to_regclass() may answer from a catalog cache that
+        # predates the schema another controller created while we waited for the lock.
+        names = set(row[0] for row in self._all(
+            'SELECT c.relname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace'
+            ' WHERE n.nspname = current_schema() AND c.relname IN (?, ?)', ('meta', 'facts')))
+        meta, facts = 'meta' in names, 'facts' in names
+        if not meta:
+            if facts:
+                raise FactStoreError('%s has a table facts that is not a factdb store (no table meta); use another database '
+                                     'or schema (options=-csearch_path=...) in fact_caching_connection; it was left untouched'
+                                     % self.name)
+            return 0
+        rows = dict(self._all('SELECT key, value FROM meta WHERE key IN (?, ?)', ('application', 'schema_version')))
+        if rows.get('application') != APPLICATION_MARKER:
+            raise FactStoreError('%s has a table meta of another application; use another database or schema '
+                                 '(options=-csearch_path=...) in fact_caching_connection; it was left untouched' % self.name)
+        try:
+            return int(rows.get('schema_version'))
+        except (TypeError, ValueError):
+            raise FactStoreError('%s: meta.schema_version is %r, not a number; the store is damaged'
+                                 % (self.name, rows.get('schema_version')))
+
+    @staticmethod
+    def _close(conn):
+        conn.close()
+
+    # -- statements: written with ?, run with psycopg's %s
+
+    def _prepare(self, sql):
+        converted = self._sql.get(sql)
+        if converted is None:
+            converted = self._sql[sql] = sql.replace('?', '%s')
+        return converted
+
+    def _error(self, exc):
+        error = FactStoreError('PostgreSQL store %s: %s' % (self.name, self._scrub(exc)))
+        error.__suppress_context__ = True
+        return error
+
+    def _cursor(self):
+        return self._conn if self._conn is not None and self._pid == os.getpid() else self._connection()
+
+    def _one(self, sql, params):
+        conn = self._cursor()
+        try:
+            return conn.execute(self._prepare(sql), tuple(params)).fetchone()
+        except self._psycopg.Error as exc:
+            raise self._error(exc)
+
+    def _all(self, sql, params):
+        conn = self._cursor()
+        try:
+            return conn.execute(self._prepare(sql), tuple(params)).fetchall()
+        except self._psycopg.Error as exc:
+            raise self._error(exc)
+
+    def _stream(self, sql):
+        # A server-side cursor: the migration reads the facts one batch at a time.
+        conn = self._cursor()
+        try:
+            with conn.cursor(name='factdb_seed') as cursor:
+                cursor.itersize = 200
+                cursor.execute(self._prepare(sql))
+                rows = cursor.fetchmany(cursor.itersize)
+                while rows:
+                    yield from rows
+                    rows = cursor.fetchmany(cursor.itersize)
+        except self._psycopg.Error as exc:
+            raise self._error(exc)
+
+    def _run(self, sql, params):
+        conn = self._cursor()
+        try:
+            return conn.execute(self._prepare(sql), tuple(params)).rowcount
+        except self._psycopg.Error as exc:
+            raise self._error(exc)
+
+    def _many(self, sql, rows):
+        conn = self._cursor()
+        try:
+            with conn.cursor() as cursor:
+                cursor.executemany(self._prepare(sql), rows)
+        except self._psycopg.Error as exc:
+            raise self._error(exc)
+
+    @contextlib.contextmanager
+    def _read(self):
+        conn = self._cursor()
+        try:
+            with conn.transaction():
+                self._run('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ', ())
+                yield conn
+        except self._psycopg.Error as exc:
+            raise self._error(exc)
+
+    @contextlib.contextmanager
+    def _write(self, host=None):
+        conn = self._cursor()
+        if host is None:
+            try:
+                with conn.transaction():
+                    yield conn
+            except self._psycopg.Error as exc:
+                raise self._error(exc)
+            return
+        # The write of one host (set()) in pipeline mode: BEGIN, the host's lock and the first
+        # SELECT go out together, then the writes and COMMIT; two round trips instead of nine.
+        # An error, or an exception raised in the block, leaves the transaction to ROLLBACK.
+        try:
+            with conn.pipeline():
+                conn.execute('BEGIN')
+                self._lock_host(host)
+                yield conn
+                conn.execute('COMMIT')
+        except BaseException as exc:
+            try:
+                conn.execute('ROLLBACK')
+            except self._psycopg.Error:
+                pass  # the connection is gone, and the transaction with it
+            if isinstance(exc, self._psycopg.Error):
+                raise self._error(exc) from None
+            raise
+
+    def _migrate_to_3(self):
+        self._run('ALTER TABLE blobs ALTER COLUMN facts TYPE TEXT USING facts::text', ())
+        self._tune_blobs()
+
+    def _tune_blobs(self):
+        # lz4 (PostgreSQL 14 and later, when built with it) compresses facts several times
+        # faster than the default pglz; without it the default stays.
+        try:
+            with self._cursor().transaction():
+                self._run('ALTER TABLE blobs ALTER COLUMN facts SET COMPRESSION lz4', ())
+        except FactStoreError:
+            pass
+
+    def _lock_host(self, host):
+        # Version numbers of a host are given out one at a time, also by several controllers.
+        self._run('SELECT pg_advisory_xact_lock(?)', (_host_lock(host),))
+
+
+# --------------------------------------------------------------------------- entry point
+
+def is_postgres_uri(connection):
+    return bool(re.match(r'^(%s)://' % '|'.join(POSTGRES_SCHEMES), connection or '', re.IGNORECASE))
+
+
+def open_store(connection, history_versions=100, history_days=0, create=True):
+    """The store at ``connection``: an SQLite path (``~`` expanded) or a ``postgresql://`` URI.
+
+    The database is opened, checked and migrated at the first call that needs it (or by
+    ``Store.open()``), so that errors surface where they can fail a run; ``create=False``
+    refuses to create a store that is not there. Raises FactStoreError.
+    """
+    if not connection:
+        raise FactStoreError('no store given: set fact_caching_connection to an SQLite path or a postgresql:// URI')
+    if is_postgres_uri(connection):
+        return PostgresStore(connection, history_versions, history_days, create)
+    if '://' in connection:
+        raise FactStoreError('store %s: unsupported URI scheme %r; use a path to an SQLite file or a postgresql:// URI'
+                             % (mask_uri(connection), connection.split('://', 1)[0]))
+    return SqliteStore(connection, history_versions, history_days, create)

@@ -1,0 +1,892 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The factdb store on both backends: SQLite in a temporary directory, and a real PostgreSQL
+server named by FACTDB_TEST_POSTGRES (``export FACTDB_TEST_POSTGRES=$(hack/postgres.sh)``),
+each test in a schema of its own."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+# pylint: disable=redefined-outer-name  # pytest fixtures are passed by name
+
+import datetime
+import hashlib
+import json
+import multiprocessing
+import os
+import sqlite3
+import stat
+import sys
+import time
+import uuid
+
+import pytest
+
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.store import factjson, factstore
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.store.factstore import FactStoreError, mask_uri, open_store
+from ansible_collections.virtumancer.hostcaps.tests.unit.facts_from_fixtures import facts_from
+
+POSTGRES_ENV = 'FACTDB_TEST_POSTGRES'
+ODD_HOSTS = ["hv'1", 'hv"2', '../../etc/passwd', 'hv\\3', "x'); DROP TABLE facts; --", 'hôte-ünïcode-ℌ', '日本のホスト', 'a b%c_d?']
+DAY = 86400.0
+
+
+def caps(traits=('HW_CPU_X86_AVX2',), total_mb=512000, schema_version=1):
+    return {'libvirt_host_caps': {'schema_version': schema_version, 'traits': list(traits),
+                                  'memory_info': {'total_mb': total_mb}}}
+
+
+def sha256_of(path):
+    with open(path, 'rb') as handle:
+        return hashlib.sha256(handle.read()).hexdigest()
+
+
+class PostgresSchema:
+    """A schema of its own in the test database, dropped afterwards."""
+
+    def __init__(self, dsn):
+        import psycopg
+        self.psycopg = psycopg
+        self.dsn = dsn
+        self.schema = 'factstore_%s' % uuid.uuid4().hex[:12]
+        self.uri = '%s%soptions=-csearch_path%%3D%s' % (dsn, '&' if '?' in dsn else '?', self.schema)
+
+    def execute(self, sql, params=()):
+        with self.psycopg.connect(self.uri, autocommit=True) as conn:
+            cursor = conn.execute(sql, params)
+            return cursor.fetchall() if cursor.description else None
+
+    def __enter__(self):
+        with self.psycopg.connect(self.dsn, autocommit=True, connect_timeout=10) as conn:
+            conn.execute('CREATE SCHEMA %s' % self.schema)
+        return self
+
+    def __exit__(self, *exc_info):
+        with self.psycopg.connect(self.dsn, autocommit=True, connect_timeout=10) as conn:
+            conn.execute('DROP SCHEMA IF EXISTS %s CASCADE' % self.schema)
+
+
+def postgres_dsn():
+    dsn = os.environ.get(POSTGRES_ENV)
+    if not dsn:
+        pytest.fail('%s is not set, so the PostgreSQL backend cannot be tested: run '
+                    '`export %s=$(hack/postgres.sh)` first (make units does)' % (POSTGRES_ENV, POSTGRES_ENV))
+    return dsn
+
+
+class Backend:
+    """Opens stores on one database and runs raw SQL there (``?`` placeholders)."""
+
+    def __init__(self, name, connection, raw):
+        self.name = name
+        self.connection = connection
+        self._raw = raw
+        self._opened = []
+
+    def open(self, **options):
+        store = open_store(self.connection, **options)
+        self._opened.append(store)
+        return store
+
+    def sql(self, statement, params=()):
+        return self._raw(statement, params)
+
+    def close_all(self):
+        for store in self._opened:
+            store.close()
+
+
+@pytest.fixture(params=['sqlite', 'postgresql'])
+def backend(request, tmp_path):
+    if request.param == 'sqlite':
+        path = str(tmp_path / 'facts.db')
+
+        def raw(statement, params):
+            conn = sqlite3.connect(path, isolation_level=None)
+            try:
+                cursor = conn.execute(statement, params)
+                return cursor.fetchall()
+            finally:
+                conn.close()
+        found = Backend('sqlite', path, raw)
+        yield found
+        found.close_all()
+        return
+    with PostgresSchema(postgres_dsn()) as schema:
+        found = Backend('postgresql', schema.uri, lambda statement, params: schema.execute(statement.replace('?', '%s'), params))
+        yield found
+        found.close_all()
+
+
+@pytest.fixture
+def store(backend):
+    return backend.open()
+
+
+# -- cache side ------------------------------------------------------------------------------
+
+
+def test_set_then_get_returns_the_facts(store):
+    facts = {'libvirt_host_caps': facts_from('amd-epyc-sev.caps.xml', 'amd-epyc-sev.domcaps-q35.xml')}
+
+    store.set('hv1', facts)
+
+    assert store.get('hv1') == json.loads(json.dumps(facts))
+
+
+def test_get_of_an_unknown_key_is_none(store):
+    assert store.get('nope') is None
+
+
+def test_keys_lists_only_the_keys_with_the_prefix_and_keeps_it(store):
+    for key in ('a_hv1', 'a_hv2', 'b_hv1', 'a', 'ab_hv3'):
+        store.set(key, caps())
+
+    assert sorted(store.keys('a_')) == ['a_hv1', 'a_hv2']
+    assert sorted(store.keys()) == ['a', 'a_hv1', 'a_hv2', 'ab_hv3', 'b_hv1']
+
+
+def test_keys_leave_out_rows_not_updated_since_newer_than(store):
+    now = time.time()
+    store.set('old', caps(), now=now - 2 * DAY)
+    store.set('new', caps(), now=now)
+
+    assert store.keys(newer_than=now - DAY) == ['new']
+
+
+def test_contains_leaves_out_rows_not_updated_since_newer_than(store):
+    now = time.time()
+    store.set('old', caps(), now=now - 2 * DAY)
+
+    assert store.contains('old')
+    assert not store.contains('old', newer_than=now - DAY)
+    assert not store.contains('missing')
+
+
+def test_get_with_newer_than_leaves_out_old_rows(store):
+    now = time.time()
+    store.set('old', caps(), now=now - 2 * DAY)
+
+    assert store.get('old', newer_than=now - DAY) is None
+    assert store.get('old', newer_than=now - 3 * DAY) == caps()
+
+
+def test_updated_at_is_the_time_of_the_last_write(store):
+    store.set('hv1', caps(), now=1000.5)
+
+    assert store.updated_at('hv1') == 1000.5
+    assert store.updated_at('missing') is None
+
+
+def test_the_key_and_the_host_are_kept_apart(store):
+    store.set('pfx_hv1', caps(), host='hv1')
+
+    assert store.keys() == ['pfx_hv1']
+    assert store.hosts() == ['hv1']
+    assert [v['version'] for v in store.versions('hv1')] == [1]
+    assert store.versions('pfx_hv1') == []
+
+
+# -- history ---------------------------------------------------------------------------------
+
+
+def test_an_identical_write_adds_no_version_and_renews_the_age(store):
+    store.set('hv1', caps(), now=1000.0)
+    store.set('hv1', json.loads(json.dumps(caps())), now=2000.0)
+
+    assert len(store.versions('hv1')) == 1
+    assert store.updated_at('hv1') == 2000.0
+
+
+def test_key_order_does_not_make_a_new_version(store):
+    store.set('hv1', {'a': 1, 'b': {'x': 1, 'y': 2}})
+    store.set('hv1', {'b': {'y': 2, 'x': 1}, 'a': 1})
+
+    assert len(store.versions('hv1')) == 1
+
+
+def test_a_changed_write_adds_a_version_with_its_schema_version_and_time(store):
+    store.set('hv1', caps(total_mb=512000, schema_version=1), now=1715162400.0)
+    store.set('hv1', caps(total_mb=256000, schema_version=2), now=1715166000.0)
+
+    versions = store.versions('hv1')
+
+    assert [(v['version'], v['schema_version'], v['collected_at']) for v in versions] == [
+        (1, 1, '2024-05-08T10:00:00Z'), (2, 2, '2024-05-08T11:00:00Z')]
+    assert versions[0]['hash'] != versions[1]['hash']
+
+
+def test_facts_without_libvirt_host_caps_have_no_schema_version(store):
+    store.set('hv1', {'ansible_distribution': 'Debian'})
+
+    assert store.versions('hv1')[0]['schema_version'] is None
+
+
+def test_version_facts_returns_the_content_of_each_version(store):
+    store.set('hv1', caps(total_mb=512000))
+    store.set('hv1', caps(total_mb=256000))
+
+    assert store.version_facts('hv1', 1) == caps(total_mb=512000)
+    assert store.version_facts('hv1', 2) == caps(total_mb=256000)
+    assert store.version_facts('hv1', 3) is None
+    assert store.version_facts('hv9', 1) is None
+
+
+def test_going_back_to_earlier_facts_is_a_new_version(store):
+    store.set('hv1', caps(total_mb=1))
+    store.set('hv1', caps(total_mb=2))
+    store.set('hv1', caps(total_mb=1))
+
+    versions = store.versions('hv1')
+
+    assert [v['version'] for v in versions] == [1, 2, 3]
+    assert versions[0]['hash'] == versions[2]['hash']
+
+
+def test_retention_by_count_keeps_the_newest_versions(backend):
+    store = backend.open(history_versions=3)
+    for total in range(6):
+        store.set('hv1', caps(total_mb=total))
+
+    assert [v['version'] for v in store.versions('hv1')] == [4, 5, 6]
+    assert store.version_facts('hv1', 4) == caps(total_mb=3)
+    # The content of dropped versions goes too.
+    assert backend.sql('SELECT COUNT(*) FROM blobs WHERE host = ?', ('hv1',))[0][0] == 3
+
+
+def test_retention_zero_keeps_every_version(backend):
+    store = backend.open(history_versions=0)
+    for total in range(120):
+        store.set('hv1', caps(total_mb=total))
+
+    assert len(store.versions('hv1')) == 120
+
+
+def test_retention_by_age_drops_old_versions(backend):
+    store = backend.open(history_versions=0, history_days=7)
+    now = time.time()
+    store.set('hv1', caps(total_mb=1), now=now - 30 * DAY)
+    store.set('hv1', caps(total_mb=2), now=now - 10 * DAY)
+    store.set('hv1', caps(total_mb=3), now=now - 1 * DAY)
+    store.set('hv1', caps(total_mb=4), now=now)
+
+    assert [v['version'] for v in store.versions('hv1')] == [3, 4]
+
+
+def test_retention_by_age_never_drops_the_newest_version(backend):
+    store = backend.open(history_versions=0, history_days=1)
+    store.set('hv1', caps(total_mb=1), now=time.time() - 30 * DAY)
+
+    assert [v['version'] for v in store.versions('hv1')] == [1]
+    assert store.latest('hv1') == caps(total_mb=1)
+
+
+def test_retention_of_one_host_leaves_the_others_alone(backend):
+    store = backend.open(history_versions=1)
+    store.set('hv1', caps(total_mb=1))
+    store.set('hv2', caps(total_mb=1))
+    store.set('hv2', caps(total_mb=2))
+
+    assert [v['version'] for v in store.versions('hv1')] == [1]
+    assert [v['version'] for v in store.versions('hv2')] == [2]
+
+
+def test_negative_retention_is_refused(backend):
+    with pytest.raises(FactStoreError, match='history_versions=-1 .* must be 0 \\(unlimited\\) or more'):
+        backend.open(history_versions=-1)
+
+
+def test_latest_returns_the_current_facts(store):
+    store.set('hv1', caps(total_mb=1))
+    store.set('hv1', caps(total_mb=2))
+
+    assert store.latest('hv1') == caps(total_mb=2)
+    assert store.latest('hv9') is None
+
+
+def test_latest_of_a_host_under_two_prefixes_is_the_newest_write(store):
+    store.set('a_hv1', caps(total_mb=1), now=2000.0, host='hv1')
+    store.set('b_hv1', caps(total_mb=2), now=1000.0, host='hv1')
+
+    assert store.latest('hv1') == caps(total_mb=1)
+
+
+def test_hosts_lists_the_hosts_with_current_facts(store):
+    store.set('hv2', caps())
+    store.set('hv1', caps())
+    store.set('hv3', caps())
+    store.delete('hv3')
+
+    assert store.hosts() == ['hv1', 'hv2']
+
+
+# -- traits ----------------------------------------------------------------------------------
+
+
+def test_hosts_with_trait_lists_the_hosts_whose_current_facts_have_it(store):
+    store.set('hv2', caps(traits=['HW_CPU_X86_AMD_SEV', 'HW_CPU_X86_AVX2']))
+    store.set('hv1', caps(traits=['HW_CPU_X86_AMD_SEV']))
+    store.set('hv3', caps(traits=['HW_CPU_X86_AVX2']))
+
+    assert store.hosts_with_trait('HW_CPU_X86_AMD_SEV') == ['hv1', 'hv2']
+    assert store.hosts_with_trait('CUSTOM_NONE') == []
+
+
+def test_a_trait_that_goes_away_takes_the_host_out(store):
+    store.set('hv1', caps(traits=['HW_CPU_X86_AMD_SEV']))
+    store.set('hv1', caps(traits=[]))
+
+    assert store.hosts_with_trait('HW_CPU_X86_AMD_SEV') == []
+
+
+def test_hosts_with_trait_is_right_after_the_traits_index_is_brought_up_to_date(backend, monkeypatch):
+    # With a small buffer, most hosts go through the index and the last ones through the buffer.
+    monkeypatch.setattr(factstore, 'TRAITS_PENDING_MAX', 4)
+    store = backend.open()
+    for number in range(50):
+        traits = ['CUSTOM_ALL'] + (['CUSTOM_EVEN'] if number % 2 == 0 else [])
+        store.set('hv%02d' % number, caps(traits=traits))
+    for number in range(0, 50, 10):
+        store.set('hv%02d' % number, caps(traits=['CUSTOM_ALL', 'CUSTOM_TENTH']))
+
+    indexed = backend.sql('SELECT COUNT(*) FROM traits')[0][0]
+    assert indexed > 50, 'the traits index was never brought up to date'
+    assert store.hosts_with_trait('CUSTOM_ALL') == ['hv%02d' % n for n in range(50)]
+    assert store.hosts_with_trait('CUSTOM_EVEN') == ['hv%02d' % n for n in range(50) if n % 2 == 0 and n % 10]
+    assert store.hosts_with_trait('CUSTOM_TENTH') == ['hv%02d' % n for n in range(0, 50, 10)]
+
+
+def test_the_traits_index_is_queried_by_trait(backend):
+    store = backend.open()
+    store.set('hv1', caps())
+    if backend.name == 'sqlite':
+        plan = ' '.join(str(row) for row in backend.sql(
+            'EXPLAIN QUERY PLAN SELECT host FROM traits WHERE trait = ?', ('HW_CPU_X86_AVX2',)))
+        assert 'SEARCH traits USING PRIMARY KEY (trait=?)' in plan
+    else:
+        backend.sql('SET enable_seqscan = off')
+        plan = ' '.join(row[0] for row in backend.sql(
+            'EXPLAIN SELECT host FROM traits WHERE trait = ?', ('HW_CPU_X86_AVX2',)))
+        assert 'Index' in plan and 'traits_pkey' in plan
+
+
+def test_traits_that_are_not_strings_are_ignored(store):
+    store.set('hv1', {'libvirt_host_caps': {'traits': ['CUSTOM_OK', 3, None, {'x': 1}]}})
+
+    assert store.hosts_with_trait('CUSTOM_OK') == ['hv1']
+
+
+# -- delete and flush ------------------------------------------------------------------------
+
+
+def test_delete_removes_the_current_facts_and_traits_but_keeps_the_history(store):
+    store.set('hv1', caps(traits=['HW_CPU_X86_AMD_SEV']))
+
+    store.delete('hv1')
+
+    assert store.get('hv1') is None
+    assert not store.contains('hv1')
+    assert store.hosts_with_trait('HW_CPU_X86_AMD_SEV') == []
+    assert [v['version'] for v in store.versions('hv1')] == [1]
+    assert store.version_facts('hv1', 1) == caps(traits=['HW_CPU_X86_AMD_SEV'])
+
+
+def test_delete_of_an_unknown_key_does_nothing(store):
+    store.delete('nope')
+
+    assert store.keys() == []
+
+
+def test_writing_the_same_facts_after_a_delete_adds_no_version(store):
+    store.set('hv1', caps())
+    store.delete('hv1')
+    store.set('hv1', caps())
+
+    assert store.get('hv1') == caps()
+    assert len(store.versions('hv1')) == 1
+
+
+def test_flush_removes_every_current_fact_but_keeps_the_history(store):
+    store.set('hv1', caps())
+    store.set('hv2', caps())
+
+    store.flush()
+
+    assert store.keys() == []
+    assert store.hosts_with_trait('HW_CPU_X86_AVX2') == []
+    assert len(store.versions('hv1')) == 1
+
+
+def test_flush_with_a_prefix_removes_only_those_keys(store):
+    store.set('a_hv1', caps(traits=['CUSTOM_A']), host='hv1')
+    store.set('b_hv1', caps(traits=['CUSTOM_B']), host='hv1', now=time.time() - 10)
+    store.set('b_hv2', caps(traits=['CUSTOM_B']), host='hv2')
+
+    store.flush('a_')
+
+    assert sorted(store.keys()) == ['b_hv1', 'b_hv2']
+    # hv1 is still cached under b_, with the traits of those facts.
+    assert store.hosts_with_trait('CUSTOM_A') == []
+    assert store.hosts_with_trait('CUSTOM_B') == ['hv1', 'hv2']
+
+
+# -- content and names -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize('host', ODD_HOSTS)
+def test_odd_host_names_round_trip_unchanged(store, host):
+    store.set('pfx' + host, caps(traits=['CUSTOM_ODD']), host=host)
+
+    assert store.keys('pfx') == ['pfx' + host]
+    assert store.get('pfx' + host) == caps(traits=['CUSTOM_ODD'])
+    assert store.hosts() == [host]
+    assert store.hosts_with_trait('CUSTOM_ODD') == [host]
+    assert store.latest(host) == caps(traits=['CUSTOM_ODD'])
+    assert [v['version'] for v in store.versions(host)] == [1]
+
+
+def test_a_prefix_of_odd_characters_selects_exactly_its_keys(store):
+    for key in ("it's_a", "it's_b", "it'", 'its_c', "it's\U0010ffff"):
+        store.set(key, caps())
+
+    assert sorted(store.keys("it's")) == sorted(["it's_a", "it's_b", "it's\U0010ffff"])
+    assert store.keys('%') == []
+
+
+def test_string_subclasses_and_odd_types_are_stored_as_plain_json(store):
+    class Tagged(str):
+        pass
+    when = datetime.datetime(2024, 5, 8, 10, 0, 0)
+
+    store.set('hv1', {Tagged('name'): Tagged('hv1'), 'when': when, 'set': {'b', 'a'}, 'raw': b'caf\xc3\xa9', 'tuple': (1, 2)})
+    value = store.get('hv1')
+
+    assert value == {'name': 'hv1', 'when': '2024-05-08T10:00:00', 'set': ['a', 'b'], 'raw': 'café', 'tuple': [1, 2]}
+    assert type(value['name']) is str  # pylint: disable=unidiomatic-typecheck
+
+
+def test_nan_and_infinities_are_stored_as_null(store):
+    store.set('hv1', {'load': float('nan'), 'limits': [float('inf'), -float('inf'), 1.5]})
+
+    assert store.get('hv1') == {'load': None, 'limits': [None, None, 1.5]}
+
+
+def test_facts_that_contain_themselves_are_refused_with_the_host_named(store):
+    facts = {'a': []}
+    facts['a'].append(facts)
+
+    with pytest.raises(FactStoreError, match="facts of host 'hv1' cannot be stored as JSON"):
+        store.set('hv1', facts)
+    assert store.get('hv1') is None
+
+
+def test_a_set_interrupted_halfway_leaves_nothing_behind(backend, monkeypatch):
+    store = backend.open()
+    store.set('hv1', caps(total_mb=1), now=1000.0)
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt()
+    # Raised after the content and the key are written, before the version: all of it is undone.
+    monkeypatch.setattr(store, '_queue_traits', interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        store.set('hv1', caps(total_mb=2), now=2000.0)
+    with pytest.raises(KeyboardInterrupt):
+        store.set('hv2', caps(total_mb=3), now=2000.0)
+    monkeypatch.undo()
+
+    assert store.get('hv1') == caps(total_mb=1)
+    assert store.get('hv2') is None
+    assert [v['version'] for v in store.versions('hv1')] == [1]
+    assert backend.sql('SELECT COUNT(*) FROM blobs')[0][0] == 1
+    store.set('hv2', caps(total_mb=3))
+    assert store.get('hv2') == caps(total_mb=3)
+
+
+def test_facts_that_are_not_a_mapping_are_refused(store):
+    with pytest.raises(FactStoreError, match="facts of 'hv1' must be a mapping, got list"):
+        store.set('hv1', ['x'])
+
+
+# -- schema ----------------------------------------------------------------------------------
+
+
+def test_a_new_store_has_the_current_schema_version_and_the_marker(backend):
+    store = backend.open()
+
+    assert store.schema_version() == factstore.SCHEMA_VERSION
+    assert dict(backend.sql('SELECT key, value FROM meta')) == {'application': 'virtumancer.hostcaps.factdb',
+                                                                'schema_version': str(factstore.SCHEMA_VERSION)}
+    if backend.name == 'sqlite':
+        assert backend.sql('PRAGMA application_id')[0][0] == factstore.SQLITE_APPLICATION_ID
+        assert backend.sql('PRAGMA user_version')[0][0] == factstore.SCHEMA_VERSION
+        assert backend.sql('PRAGMA journal_mode')[0][0] == 'wal'
+
+
+def test_a_schema_1_store_is_upgraded_in_place_without_losing_rows(backend, monkeypatch):
+    # A store as the first plugin version left it: schema 1, the facts in facts.facts.
+    monkeypatch.setattr(factstore, 'SCHEMA_VERSION', 1)
+    backend.open().open().close()
+    monkeypatch.undo()
+    rows = [('pfx_hv1', 'hv1', caps(traits=['CUSTOM_A'], total_mb=1), 1000.0),
+            ('pfx_hv2', 'hv2', caps(traits=['CUSTOM_A', 'CUSTOM_B']), 2000.0),
+            ("pfx_hv'3", "hv'3", {'ansible_distribution': 'Debian'}, 3000.0)]
+    for key, host, facts, updated_at in rows:
+        text, digest = factjson.encode(facts)
+        backend.sql('INSERT INTO facts (cache_key, host, hash, updated_at, facts) VALUES (?, ?, ?, ?, ?)',
+                    (key, host, digest, updated_at, text))
+
+    store = backend.open()
+
+    assert store.schema_version() == factstore.SCHEMA_VERSION
+    assert sorted(store.keys()) == sorted(key for key, dummy, dummy, dummy in rows)
+    for key, host, facts, updated_at in rows:
+        assert store.get(key) == facts
+        assert store.updated_at(key) == updated_at
+        assert [(v['version'], v['collected_at']) for v in store.versions(host)] == [(1, factstore.iso_utc(updated_at))]
+    assert store.versions('hv1')[0]['schema_version'] == 1
+    assert store.hosts_with_trait('CUSTOM_A') == ['hv1', 'hv2']
+    assert store.hosts_with_trait('CUSTOM_B') == ['hv2']
+    store.set('pfx_hv1', caps(traits=['CUSTOM_A'], total_mb=2), host='hv1')
+    assert [v['version'] for v in store.versions('hv1')] == [1, 2]
+
+
+def test_a_schema_2_store_is_upgraded_in_place_and_keeps_its_history(backend, monkeypatch):
+    # Schema 2 kept facts as JSONB on PostgreSQL; schema 3 keeps the canonical text on both.
+    monkeypatch.setattr(factstore, 'SCHEMA_VERSION', 2)
+    old = backend.open()
+    old.set('hv1', caps(traits=['CUSTOM_A'], total_mb=1), now=1000.0)
+    old.set('hv1', caps(traits=['CUSTOM_A'], total_mb=2), now=2000.0)
+    old.set("hv'2", {'name': 'hôte'}, now=3000.0)
+    old.close()
+    monkeypatch.undo()
+    if backend.name == 'postgresql':
+        assert backend.sql("SELECT data_type FROM information_schema.columns WHERE table_schema = current_schema()"
+                           " AND table_name = 'blobs' AND column_name = 'facts'") == [('jsonb',)]
+
+    store = backend.open()
+
+    assert store.schema_version() == factstore.SCHEMA_VERSION == 3
+    if backend.name == 'postgresql':
+        assert backend.sql("SELECT data_type FROM information_schema.columns WHERE table_schema = current_schema()"
+                           " AND table_name = 'blobs' AND column_name = 'facts'") == [('text',)]
+    assert store.get('hv1') == caps(traits=['CUSTOM_A'], total_mb=2)
+    assert store.get("hv'2") == {'name': 'hôte'}
+    assert store.version_facts('hv1', 1) == caps(traits=['CUSTOM_A'], total_mb=1)
+    assert store.hosts_with_trait('CUSTOM_A') == ['hv1']
+    # The digests of the older versions still tell an identical write.
+    store.set('hv1', caps(traits=['CUSTOM_A'], total_mb=2), now=4000.0)
+    assert [v['version'] for v in store.versions('hv1')] == [1, 2]
+
+
+def test_a_store_of_a_newer_schema_is_refused(backend):
+    backend.open().open().close()
+    backend.sql("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
+
+    with pytest.raises(FactStoreError, match='schema version 99, newer than this virtumancer.hostcaps knows \\(%d\\); upgrade' % factstore.SCHEMA_VERSION):
+        backend.open().open()
+
+
+def test_two_stores_on_one_database_see_each_others_writes(backend):
+    first = backend.open()
+    second = backend.open()
+
+    first.set('hv1', caps())
+
+    assert second.get('hv1') == caps()
+
+
+def _write_hosts(connection, name, count, errors):
+    try:
+        store = open_store(connection)
+        for number in range(count):
+            store.set('%s-%04d' % (name, number), caps(total_mb=number))
+        store.close()
+    except Exception as exc:  # pylint: disable=broad-except
+        errors.put('%s: %s' % (name, exc))
+
+
+def test_two_processes_writing_at_once_lose_no_host(backend):
+    backend.open().open()
+    context = multiprocessing.get_context('fork')
+    errors = context.Queue()
+    writers = [context.Process(target=_write_hosts, args=(backend.connection, name, 150, errors)) for name in ('a', 'b')]
+    for writer in writers:
+        writer.start()
+    for writer in writers:
+        writer.join(120)
+
+    assert errors.empty(), errors.get()
+    store = backend.open()
+    assert len(store.keys()) == 300
+    assert store.get('b-0149') == caps(total_mb=149)
+
+
+def _create_at_once(connection, name, barrier, errors):
+    try:
+        barrier.wait(30)
+        store = open_store(connection)
+        store.set(name, caps())
+        store.close()
+    except Exception as exc:  # pylint: disable=broad-except
+        errors.put('%s: %s' % (name, exc))
+
+
+def test_two_processes_creating_the_store_at_once_both_succeed(backend):
+    context = multiprocessing.get_context('fork')
+    errors = context.Queue()
+    barrier = context.Barrier(3)
+    creators = [context.Process(target=_create_at_once, args=(backend.connection, name, barrier, errors)) for name in ('a', 'b', 'c')]
+    for creator in creators:
+        creator.start()
+    for creator in creators:
+        creator.join(60)
+
+    assert errors.empty(), errors.get()
+    assert sorted(backend.open().keys()) == ['a', 'b', 'c']
+
+
+def _use_inherited_store(store, queue):
+    try:
+        store.set('child', caps())
+        queue.put(store.get('parent') == caps())
+    except Exception as exc:  # pylint: disable=broad-except
+        queue.put(repr(exc))
+
+
+def test_a_forked_child_opens_its_own_connection_and_leaves_the_parents_alone(store):
+    store.set('parent', caps())
+    context = multiprocessing.get_context('fork')
+    queue = context.Queue()
+    child = context.Process(target=_use_inherited_store, args=(store, queue))
+    child.start()
+    child.join(60)
+
+    assert queue.get(timeout=5) is True
+    assert store.get('child') == caps()
+    store.set('parent-again', caps())
+    assert sorted(store.keys()) == ['child', 'parent', 'parent-again']
+
+
+def test_a_closed_store_refuses_calls(store):
+    store.close()
+
+    with pytest.raises(FactStoreError, match='used after close'):
+        store.get('hv1')
+
+
+# -- SQLite file safety ----------------------------------------------------------------------
+
+
+def _foreign_sqlite(path):
+    conn = sqlite3.connect(path)
+    conn.execute('CREATE TABLE moz_places (id INTEGER PRIMARY KEY, url TEXT)')
+    conn.execute("INSERT INTO moz_places (url) VALUES ('https://example.com')")
+    conn.commit()
+    conn.close()
+
+
+def _truncated_store(path):
+    store = open_store(path)
+    for number in range(40):
+        store.set('hv%d' % number, caps(total_mb=number))
+    store.close()
+    with open(path, 'r+b') as handle:
+        handle.truncate(os.path.getsize(path) // 2)
+
+
+def _random_bytes(path):
+    with open(path, 'wb') as handle:
+        handle.write(os.urandom(8192))
+
+
+def _short_sqlite_header(path):
+    with open(path, 'wb') as handle:
+        handle.write(b'SQLite format 3\x00' + b'\x00' * 20)
+
+
+def _newer_store(path):
+    open_store(path).open().close()
+    conn = sqlite3.connect(path)
+    conn.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
+    conn.commit()
+    conn.close()
+
+
+def _meta_of_another_application(path):
+    conn = sqlite3.connect(path)
+    conn.execute('CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)')
+    conn.execute("INSERT INTO meta VALUES ('application', 'someone.else')")
+    conn.commit()
+    conn.close()
+
+
+@pytest.mark.parametrize('make, message', [
+    (_random_bytes, 'is not an SQLite database'),
+    (_truncated_store, 'is damaged: .*truncated'),
+    (_short_sqlite_header, 'is damaged: 36 bytes, shorter than the 100-byte SQLite header'),
+    (_foreign_sqlite, 'is an SQLite database of another application \\(tables: moz_places\\)'),
+    (_meta_of_another_application, 'is an SQLite database of another application \\(tables: meta\\)'),
+    (_newer_store, 'schema version 99, newer than this virtumancer.hostcaps knows'),
+], ids=['random-bytes', 'truncated', 'short-header', 'foreign', 'foreign-meta', 'newer-schema'])
+def test_a_file_that_is_not_our_store_is_refused_and_left_untouched(tmp_path, make, message):
+    path = str(tmp_path / 'facts.db')
+    make(path)
+    before = sha256_of(path)
+    files = sorted(os.listdir(str(tmp_path)))
+
+    store = open_store(path)  # nothing is read yet
+    with pytest.raises(FactStoreError) as caught:
+        store.set('hv1', caps())
+
+    assert path in str(caught.value)
+    assert caught.match(message)
+    assert caught.match('it was left untouched')
+    assert sha256_of(path) == before
+    assert sorted(os.listdir(str(tmp_path))) == files
+
+
+def test_a_directory_at_the_path_is_refused(tmp_path):
+    with pytest.raises(FactStoreError, match='is a directory, not an SQLite file'):
+        open_store(str(tmp_path)).open()
+
+
+def test_an_empty_sqlite_database_becomes_a_store(tmp_path):
+    path = str(tmp_path / 'facts.db')
+    sqlite3.connect(path).close()
+
+    store = open_store(path)
+    store.set('hv1', caps())
+
+    assert store.get('hv1') == caps()
+
+
+def test_the_file_and_the_directories_it_needs_are_private_whatever_the_umask(tmp_path):
+    path = tmp_path / 'home' / '.ansible' / 'hostcaps' / 'facts.db'
+    old_umask = os.umask(0)
+    try:
+        open_store(str(path)).open().close()
+    finally:
+        os.umask(old_umask)
+
+    assert stat.S_IMODE(os.stat(str(path)).st_mode) == 0o600
+    for directory in (path.parent, path.parent.parent, path.parent.parent.parent):
+        assert stat.S_IMODE(os.stat(str(directory)).st_mode) == 0o700
+
+
+def test_an_existing_directory_keeps_its_mode(tmp_path):
+    os.chmod(str(tmp_path), 0o755)
+
+    open_store(str(tmp_path / 'facts.db')).open().close()
+
+    assert stat.S_IMODE(os.stat(str(tmp_path)).st_mode) == 0o755
+
+
+def test_the_tilde_is_expanded(tmp_path, monkeypatch):
+    monkeypatch.setenv('HOME', str(tmp_path))
+
+    open_store('~/sub/facts.db').open().close()
+
+    assert os.path.isfile(str(tmp_path / 'sub' / 'facts.db'))
+
+
+def test_without_create_a_missing_file_is_an_error_and_stays_missing(tmp_path):
+    path = str(tmp_path / 'none' / 'facts.db')
+
+    with pytest.raises(FactStoreError, match='does not exist: no factdb store there yet'):
+        open_store(path, create=False).open()
+    assert not os.path.exists(str(tmp_path / 'none'))
+
+
+def _count_keys(path):
+    if not os.path.exists(path):
+        return 0
+    with open_store(path) as store:
+        return len(store.keys())
+
+
+def test_a_store_killed_mid_write_opens_with_its_committed_hosts(tmp_path):
+    path = str(tmp_path / 'facts.db')
+    context = multiprocessing.get_context('fork')
+
+    def write_forever():
+        store = open_store(path)
+        number = 0
+        while True:
+            store.set('hv%06d' % number, caps(total_mb=number))
+            number += 1
+    writer = context.Process(target=write_forever)
+    writer.start()
+    deadline = time.time() + 30
+    while time.time() < deadline and _count_keys(path) < 200:
+        time.sleep(0.05)
+    os.kill(writer.pid, 9)
+    writer.join(10)
+
+    store = open_store(path)
+    keys = sorted(store.keys())
+    assert len(keys) >= 200
+    assert keys == ['hv%06d' % n for n in range(len(keys))]
+    assert store.get(keys[-1]) == caps(total_mb=len(keys) - 1)
+
+
+# -- PostgreSQL connection errors ------------------------------------------------------------
+
+
+def test_a_wrong_postgresql_password_is_a_clear_error_without_the_password():
+    dsn = postgres_dsn()
+    import psycopg
+    info = psycopg.conninfo.conninfo_to_dict(dsn)
+    secret = 'not-the-password-%s' % uuid.uuid4().hex[:8]
+    uri = 'postgresql://%s:%s@%s:%s/%s' % (info.get('user'), secret, info.get('host'), info.get('port', 5432), info.get('dbname'))
+
+    with pytest.raises(FactStoreError) as caught:
+        open_store(uri).open()
+
+    message = str(caught.value)
+    assert secret not in message
+    assert 'cannot connect to the PostgreSQL store postgresql://%s:***@' % info.get('user') in message
+    assert 'password authentication failed' in message
+
+
+def test_a_password_in_the_query_string_is_masked_too():
+    dsn = postgres_dsn()
+    import psycopg
+    info = psycopg.conninfo.conninfo_to_dict(dsn)
+    secret = 'q-secret-%s' % uuid.uuid4().hex[:8]
+    uri = 'postgresql://%s:%s/%s?user=%s&password=%s' % (info.get('host'), info.get('port', 5432), info.get('dbname'), info.get('user'), secret)
+
+    with pytest.raises(FactStoreError) as caught:
+        open_store(uri).open()
+
+    assert secret not in str(caught.value)
+    assert 'password=***' in str(caught.value)
+
+
+def test_an_unreachable_server_names_the_uri_without_the_password():
+    with pytest.raises(FactStoreError) as caught:
+        open_store('postgres://me:s3cr3t-pw@127.0.0.1:1/facts?connect_timeout=2').open()
+
+    assert 's3cr3t-pw' not in str(caught.value)
+    assert 'postgres://me:***@127.0.0.1:1/facts' in str(caught.value)
+
+
+@pytest.mark.parametrize('uri, masked', [
+    ('postgresql://u:p%40ss@db:5432/facts', 'postgresql://u:***@db:5432/facts'),
+    ('postgresql://u@db/facts', 'postgresql://u@db/facts'),
+    ('postgresql://db/facts?user=u&password=pw&sslmode=require', 'postgresql://db/facts?user=u&password=***&sslmode=require'),
+])
+def test_mask_uri_hides_only_the_password(uri, masked):
+    assert mask_uri(uri) == masked
+
+
+def test_without_psycopg_the_error_says_what_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, 'psycopg', None)
+
+    with pytest.raises(FactStoreError, match="psycopg \\(version 3\\) is needed .* pip install 'psycopg\\[binary\\]'"):
+        open_store('postgresql://u:pw@127.0.0.1/facts').open()
+
+
+def test_an_unknown_uri_scheme_is_refused():
+    with pytest.raises(FactStoreError, match="unsupported URI scheme 'mysql'; use a path to an SQLite file or a postgresql:// URI"):
+        open_store('mysql://u:pw@db/facts')
