@@ -181,7 +181,8 @@ changelog-lint: venv
 	$(VENV_ENV) antsibull-changelog lint
 
 test:
-	@for step in $(TEST_STEPS); do \
+	@begin=$$(date +%s); \
+	for step in $(TEST_STEPS); do \
 		start=$$(date +%s); \
 		echo "==> make $$step"; \
 		if ! $(MAKE) $$step; then \
@@ -189,10 +190,11 @@ test:
 			exit 1; \
 		fi; \
 		echo "==> make $$step passed in $$(( $$(date +%s) - start ))s"; \
-	done
+	done; \
+	echo "make test: PASSED, all $(words $(TEST_STEPS)) steps ($(TEST_STEPS)) in $$(( $$(date +%s) - begin ))s"
 
 demo: deps venv collections
-	$(ANSIBLE_ENV) ansible-playbook playbooks/demo.yml $(DEMO_ARGS)
+	$(ANSIBLE_ENV) ansible-playbook -i playbooks/inventory/localhost.yml playbooks/demo.yml $(DEMO_ARGS)
 
 # The bench venv holds the community `ansible` package (for community.libvirt, the
 # baseline) and runs every `ansible` command of the bench; .venv runs the in-process part.
