@@ -15,7 +15,6 @@ import pytest
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts import traits as traits_mod
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.discovery.capabilities import parse_capabilities
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.discovery.cpu_definition import parse_cpu_definition
-from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.host_facts import FactSources, build_facts
 from ansible_collections.virtumancer.hostcaps.tests.unit.facts_from_fixtures import FIXTURES, facts_from, read_fixture
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.traits import derive_traits
 
