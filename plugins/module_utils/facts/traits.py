@@ -193,7 +193,8 @@ def guest_cpu_features(facts):
     microcode or kernel that masks them). Without libvirt's model expansion the
     host-model list is unknown, and only the features host-model requires are proven.
     """
-    cpu = dig(facts, 'cpu_info') or {}
+    cpu = dig(facts, 'cpu_info')
+    cpu = cpu if isinstance(cpu, dict) else {}
     guest = cpu.get('guest_features') if isinstance(cpu.get('guest_features'), dict) else {}
     features = set()
     host_model = guest.get('host_model')
