@@ -136,8 +136,11 @@ ansible_facts:
                    cores: 2, threads: 1, online_cpus: 2, numa_nodes: 1, memory_mb: 4954, cpu_mhz: 2445,
                    libvirt_version: 9.0.0, hypervisor: QEMU, hypervisor_version: 7.2.22}
         cpu_info:
-          description: Host CPU features (expanded with libvirt's baseline when possible, see
-            C(features_source)), host-model name and features, named CPU models grouped as
+          description: Host CPU flags (expanded with libvirt's baseline when possible, see
+            C(features_source)); the features a guest gets per CPU mode in C(guest_features)
+            (C(host_model), C(custom) per usable model, C(host_passthrough); each null when
+            unknown, and read-write connections only); the host flags no guest can get in
+            C(host_only_features); host-model name and features, named CPU models grouped as
             usable, unusable, unknown and deprecated, vmx/svm, TSC frequency, cache banks.
           returned: when the C(cpu) subset is gathered
           type: dict
@@ -176,6 +179,8 @@ ansible_facts:
           elements: dict
         traits:
           description: Sorted, unique traits derived from the facts (os-traits names or C(CUSTOM_*)).
+            C(HW_CPU_*) traits name features a guest can get (C(cpu_info.guest_features)), not the host
+            CPU's flags.
           returned: always
           type: list
           elements: str

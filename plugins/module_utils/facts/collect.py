@@ -22,11 +22,14 @@ from ansible_collections.virtumancer.hostcaps.plugins.module_utils.discovery.cap
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.discovery.domain_capabilities import (
     parse_domain_capabilities,
 )
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.discovery.cpu_definition import (
+    model_definition_xml, parse_cpu_definition,
+)
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.discovery.libvirt_conn import (
     error_code, libvirt_message, reads_local_sysfs, safe_uri,
 )
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.host_facts import (
-    FactSources, SourceUnavailable,
+    FactSources, SourceUnavailable, primary_domain_capabilities,
 )
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.discovery.network import (
     parse_interface, parse_network,
@@ -38,7 +41,6 @@ from ansible_collections.virtumancer.hostcaps.plugins.module_utils.discovery.sto
     parse_pool, parse_pool_capabilities,
 )
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.discovery import sysfs
-from ansible_collections.virtumancer.hostcaps.plugins.module_utils.discovery.xmlparse import parse_xml
 
 
 def version_string(number):
@@ -109,10 +111,22 @@ def live_sources(conn, uri, sysfs_root='/sys', probes=None, read_only=True):
         cpu_xml = src.get('capabilities')['cpu']['xml']
         if not cpu_xml:
             raise SourceUnavailable('the host CPU is not described')
-        expanded = parse_xml(conn.baselineCPU([cpu_xml], libvirt.VIR_CONNECT_BASELINE_CPU_EXPAND_FEATURES),
-                             'cpu', 'the baseline CPU XML')
-        return sorted({f.get('name') for f in expanded.findall('feature')
-                       if f.get('name') and f.get('policy', 'require') == 'require'})
+        expanded = conn.baselineCPU([cpu_xml], libvirt.VIR_CONNECT_BASELINE_CPU_EXPAND_FEATURES)
+        return parse_cpu_definition(expanded)['required_features']
+
+    def cpu_model_expansions():
+        # The hypervisor's baseline of a bare model lists the model's own features, and
+        # marks 'disable' the ones this hypervisor cannot give (seen with libvirt 9.0).
+        entry = primary_domain_capabilities(src.get('domain_capabilities'), src.get('capabilities')['cpu']['arch'])
+        cpu = (entry or {}).get('cpu') or {}
+        names = [(cpu.get('host_model') or {}).get('name')] + list((cpu.get('models') or {}).get('usable') or [])
+        expansions = {}
+        for name in names:
+            if name and name not in expansions:
+                expansions[name] = parse_cpu_definition(conn.baselineHypervisorCPU(
+                    entry['emulator'], entry['arch'], entry['machine'], entry['virttype'],
+                    [model_definition_xml(name)], libvirt.VIR_CONNECT_BASELINE_CPU_EXPAND_FEATURES))
+        return expansions
 
     def domain_capabilities():
         caps = src.get('capabilities')
@@ -217,6 +231,7 @@ def live_sources(conn, uri, sysfs_root='/sys', probes=None, read_only=True):
     fetchers = {
         'capabilities': capabilities, 'node_info': node_info, 'versions': versions,
         'hostname': conn.getHostname, 'baseline_features': baseline_features,
+        'cpu_model_expansions': cpu_model_expansions,
         'domain_capabilities': domain_capabilities, 'cells_free_memory': cells_free_memory,
         'free_pages': free_pages, 'pools': pools, 'pool_capabilities': pool_capabilities,
         'networks': networks, 'interfaces': interfaces, 'sriov_pf_count': sriov_pf_count,

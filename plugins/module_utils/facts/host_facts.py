@@ -198,6 +198,9 @@ def build_cpu_info(src):
     domcaps = src.optional('domain_capabilities', 'domain_capabilities')
     primary = primary_domain_capabilities(domcaps, cpu['arch'])
     cpu_modes = (primary or {}).get('cpu') or {}
+    # Model expansions need the probe's emulator and machine, so without domain
+    # capabilities there is nothing to ask for (and the error is already recorded).
+    expansions = src.optional('cpu_model_expansions', 'cpu_info') if cpu_modes else None
     x86 = cpu['arch'] in ('x86_64', 'i686')
     return {
         'arch': cpu['arch'],
@@ -211,6 +214,8 @@ def build_cpu_info(src):
         'host_model': cpu_modes.get('host_model'),
         'host_passthrough': cpu_modes.get('host_passthrough'),
         'models': cpu_modes.get('models') if primary else None,
+        'guest_features': guest_features(cpu_modes, expansions),
+        'host_only_features': host_only_features(features, cpu_modes.get('host_model')),
         'vmx': _flag(features, 'vmx', source) if x86 else None,
         'svm': _flag(features, 'svm', source) if x86 else None,
         'tsc_frequency_hz': (cpu['tsc'] or {}).get('frequency_hz'),
@@ -219,6 +224,40 @@ def build_cpu_info(src):
         'topology': cpu['topology'],
         'cache_banks': caps['cache_banks'],
     }
+
+
+def guest_features(cpu_modes, expansions):
+    """The features a guest gets in each CPU mode, each list or None (unknown).
+
+    host-model: the model's own features plus the domain capabilities' ``require`` minus
+    their ``disable``. The model's own features come only from libvirt's expansion of the
+    model on a live connection; without it the list is unknown, since the domain
+    capabilities name only the differences. custom: for each model libvirt calls usable,
+    the features the hypervisor gives with it. host-passthrough: no libvirt API lists
+    them, so always None.
+    """
+    host_model = cpu_modes.get('host_model') or {}
+    usable = (cpu_modes.get('models') or {}).get('usable')
+    result = {'host_model': None, 'host_passthrough': None, 'custom': None}
+    if expansions is None:
+        return result
+    own = expansions.get(host_model.get('name'))
+    if host_model.get('supported') and own is not None:
+        result['host_model'] = sorted(
+            (set(own['required_features']) | set(own['disabled_features']) | set(host_model['required_features']))
+            - set(host_model['disabled_features']))
+    if usable is not None:
+        result['custom'] = dict(
+            (name, expansions[name]['required_features']) for name in usable if expansions.get(name) is not None)
+    return result
+
+
+def host_only_features(features, host_model):
+    """Host CPU flags that no guest can get: host-model disables them because the
+    hypervisor (KVM and QEMU) cannot give them, although the host CPU has them."""
+    if not host_model or not host_model.get('supported'):
+        return None
+    return sorted(set(features) & set(host_model['disabled_features']))
 
 
 def _flag(features, name, source):

@@ -186,11 +186,34 @@ def _host_arch(facts):
 # -- rules: each returns the traits it proves ----------------------------------------
 
 
+def guest_cpu_features(facts):
+    """The CPU features the facts prove a guest can be given, in some CPU mode.
+
+    The host CPU's own flags do not count: KVM may not pass them on (a nested host, a
+    microcode or kernel that masks them). Without libvirt's model expansion the
+    host-model list is unknown, and only the features host-model requires are proven.
+    """
+    cpu = dig(facts, 'cpu_info')
+    cpu = cpu if isinstance(cpu, dict) else {}
+    guest = cpu.get('guest_features') if isinstance(cpu.get('guest_features'), dict) else {}
+    features = set()
+    host_model = guest.get('host_model')
+    if isinstance(host_model, list):
+        features.update(host_model)
+    elif dig(cpu, 'host_model', 'supported') is True:
+        features.update(as_list(dig(cpu, 'host_model', 'required_features')))
+    features.update(as_list(guest.get('host_passthrough')))
+    custom = guest.get('custom')
+    for model_features in (custom.values() if isinstance(custom, dict) else ()):
+        features.update(as_list(model_features))
+    return set(f for f in features if isinstance(f, str))
+
+
 def cpu_feature_traits(facts):
-    """CPU flags through the table of the host's architecture."""
+    """The features a guest can get through the table of the host's architecture."""
     arch = dig(facts, 'cpu_info', 'arch') or _host_arch(facts)
     table = CPU_FEATURE_TRAITS.get(arch)
-    features = set(f for f in as_list(dig(facts, 'cpu_info', 'features')) if isinstance(f, str))
+    features = guest_cpu_features(facts)
     if not table or not features:
         return set()
     vendor = dig(facts, 'cpu_info', 'vendor') or dig(facts, 'host_info', 'cpu_vendor')

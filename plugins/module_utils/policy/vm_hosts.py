@@ -98,7 +98,7 @@ class Probe:
 
     __slots__ = ('label', 'machine', 'max_vcpus', 'efi', 'bios', 'secure_loader', 'loader_secure',
                  'tpm', 'tpm_backends', 'tpm_versions', 'tpm_models', 'sev', 'max_guests', 'max_es_guests',
-                 'snp', 'tdx', 'sectypes', 'cpu_modes', 'cpu_models', 'host_model_features',
+                 'snp', 'tdx', 'sectypes', 'cpu_modes', 'cpu_models', 'host_model_name', 'host_model_features',
                  'host_model_disabled', 'disk_buses')
 
     def __init__(self, entry):
@@ -177,7 +177,7 @@ class Probe:
 
     def _read_cpu(self, cpu):
         if not isinstance(cpu, dict):
-            self.cpu_modes, self.cpu_models = {}, None
+            self.cpu_modes, self.cpu_models, self.host_model_name = {}, None, None
             self.host_model_features = self.host_model_disabled = frozenset()
             return
         host_model = cpu.get('host_model') if isinstance(cpu.get('host_model'), dict) else {}
@@ -187,6 +187,7 @@ class Probe:
             'maximum': _tri(cpu.get('maximum')),
             'custom': _tri(cpu.get('custom_supported')),
         }
+        self.host_model_name = host_model.get('name') if isinstance(host_model.get('name'), str) else None
         self.host_model_features = frozenset(_strings(host_model.get('required_features')) or ())
         self.host_model_disabled = frozenset(_strings(host_model.get('disabled_features')) or ())
         models = cpu.get('models') if isinstance(cpu.get('models'), dict) else None
@@ -222,7 +223,7 @@ class HostView:
 
     __slots__ = ('name', 'arch', 'guests', 'probes', 'families', 'default_machines', 'domcaps_null',
                  'memory_mb', 'online_cpus', 'page_sizes_kb', 'hugepages', 'cpu_model', 'cpu_features',
-                 'cpu_features_complete', 'sev_used', 'sriov_known', 'assignments_known', 'total_vfs',
+                 'cpu_features_complete', 'guest_features', 'sev_used', 'sriov_known', 'assignments_known', 'total_vfs',
                  'free_vfs', 'pci', 'resources', 'pools', 'networks', 'traits', 'targets')
 
     def target(self, arch, machine, virt_type):
@@ -344,6 +345,16 @@ def _read_cpu(view, facts):
     # Only the baseline expansion lists the named model's own features; the
     # capabilities list just the ones beyond it, so an absent feature is unknown there.
     view.cpu_features_complete = features is not None and cpu.get('features_source') == 'baseline'
+    guest = cpu.get('guest_features') if isinstance(cpu.get('guest_features'), dict) else {}
+    custom = guest.get('custom') if isinstance(guest.get('custom'), dict) else {}
+    # CPU mode (or ('custom', model)) -> the features a guest gets there, None when unknown.
+    view.guest_features = {}
+    for mode, listed in (('host-model', guest.get('host_model')), ('host-passthrough', guest.get('host_passthrough'))):
+        found = _strings(listed)
+        view.guest_features[mode] = None if found is None else frozenset(found)
+    for model, listed in custom.items():
+        found = _strings(listed)
+        view.guest_features[('custom', model)] = None if found is None else frozenset(found)
 
 
 def _read_sriov(view, sriov):
@@ -715,7 +726,6 @@ def rule_cpu_mode(view, target, req):
 
 
 def rule_cpu_features(view, target, req):
-    probe = target.probe
     outcomes = []
     for position, feature in enumerate(req.cpu_features):
         field = 'cpu.features[%d]' % position
@@ -723,13 +733,45 @@ def rule_cpu_features(view, target, req):
             outcomes.append(_unknown('cpu_feature_missing', field, 'cpu feature %s: an emulated (TCG) CPU has the features QEMU '
                                      'implements, which the facts do not list' % feature))
             continue
-        if feature in view.cpu_features or (probe is not None and feature in probe.host_model_features):
-            continue
-        if view.cpu_features_complete or (probe is not None and feature in probe.host_model_disabled):
-            return _fail('cpu_feature_missing', field, 'cpu feature %s is not offered by the host CPU (%s)' % (feature, view.cpu_model))
-        outcomes.append(_unknown('cpu_feature_missing', field, 'cpu feature %s: the facts list only the features beyond the host CPU '
-                                 'model %s (cpu_info.features_source is not baseline)' % (feature, view.cpu_model)))
+        outcomes.append(_guest_feature(view, target.probe, req, feature, field))
     return _worst(outcomes)
+
+
+def _guest_feature(view, probe, req, feature, field):
+    """One requested feature against what a guest of the requested CPU mode gets here.
+
+    Evidence, strongest first: the mode's own guest list; host-model, whose list and
+    ``require`` are what KVM gives any guest and whose ``disable`` is what it gives none;
+    the host CPU's complete flags. Anything else cannot be confirmed.
+    """
+    mode = req.cpu_mode
+    label = 'a %s guest' % mode if mode != 'custom' else 'a custom guest of model %s' % req.cpu_model
+    where = 'on host %s' % view.name
+    own = view.guest_features.get(('custom', req.cpu_model) if mode == 'custom' else mode)
+    host_model = view.guest_features.get('host-model')
+    required = probe.host_model_features if probe is not None else frozenset()
+    disabled = probe.host_model_disabled if probe is not None else frozenset()
+    # What KVM gives a host-model guest it can add to any other mode's CPU as well.
+    if feature in required or any(given is not None and feature in given for given in (own, host_model)):
+        return None
+    fix = 'remove %s from cpu.features, or run this VM on a host whose cpu_info.guest_features lists it' % feature
+    if feature in disabled:
+        return _fail('cpu_feature_missing', field, "cpu feature %s is not available to %s %s: %sKVM and QEMU there cannot "
+                     "give it to a guest (domain capabilities host-model %s lists it with policy='disable'); %s"
+                     % (feature, label, where, 'the host CPU has it, but ' if feature in view.cpu_features else '',
+                        probe.host_model_name or 'CPU', fix))
+    if view.cpu_features_complete and feature not in view.cpu_features:
+        return _fail('cpu_feature_missing', field, 'cpu feature %s is not available to %s %s: the host CPU (%s) does not have it; %s'
+                     % (feature, label, where, view.cpu_model, fix))
+    if host_model is not None:
+        # QEMU may still add it on request: its model definitions differ from libvirt's
+        # (EPYC-Milan has topoext in QEMU, not in libvirt's cpu_map).
+        return _unknown('cpu_feature_missing', field, 'cpu feature %s for %s %s: it is not among the %d features host-model '
+                        'gives there (cpu_info.guest_features.host_model), and libvirt does not say whether KVM can add it'
+                        % (feature, label, where, len(host_model)))
+    return _unknown('cpu_feature_missing', field, 'cpu feature %s for %s %s: the facts do not list the features that mode '
+                    'gives (cpu_info.guest_features is null for it; gather the facts live with libvirt_host_caps and '
+                    'read_only: false to expand the CPU models)' % (feature, label, where))
 
 
 def rule_dedicated_cpus(view, target, req):

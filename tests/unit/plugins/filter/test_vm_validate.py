@@ -312,3 +312,21 @@ def test_any_list_of_json_like_vms_gives_problems(fleet, vms):
     problems = vm_validate(vms, catalog=CATALOG, hosts=fleet)
 
     assert isinstance(problems, list)
+
+
+# -- this machine: the host CPU has avx2, KVM cannot give it to a guest ----------------
+
+
+def test_a_host_flag_kvm_cannot_give_fails_a_host_model_vm():
+    from ansible_collections.virtumancer.hostcaps.plugins.filter.caps_from_xml import caps_from_xml
+    from ansible_collections.virtumancer.hostcaps.tests.unit.facts_from_fixtures import read_fixture
+    facts = caps_from_xml(read_fixture('debian12-kvm-guest-cpu.caps.xml'),
+                          [read_fixture('debian12-kvm-guest-cpu.domcaps-pc.xml'), read_fixture('debian12-kvm-guest-cpu.domcaps-q35.xml')])
+
+    problems = vm_validate([vm(name='avx2vm', cpu={'mode': 'host-model', 'features': ['avx2']})], hosts={'debian12': facts})
+
+    assert [(p['vm'], p['code'], p['severity']) for p in problems] == [('avx2vm', 'no_host_fits', 'error')]
+    why = problems[0]['hosts']['debian12']
+    assert (why['code'], why['field']) == ('cpu_feature_missing', 'cpu.features[0]')
+    for part in ('avx2', 'host-model guest', 'host debian12', 'remove avx2 from cpu.features'):
+        assert part in why['message']

@@ -212,3 +212,69 @@ def test_svm_implied_by_the_model_is_unknown_without_baseline(offline_facts):
 
 def test_vmx_listed_by_libvirt_is_true(offline_facts):
     assert offline_facts('intel-xeon-ht.caps.xml')['cpu_info']['vmx'] is True
+
+
+# -- what a guest gets, per CPU mode (this machine: a nested EPYC-Milan) --------------
+
+GUEST_CPU = 'debian12-kvm-guest-cpu'
+GUEST_CPU_MODELS = ('EPYC-Milan', 'pentium3', 'pentium2', 'pentium', '486')
+
+
+@pytest.fixture
+def guest_cpu_live(fixture_xml):
+    """This machine's facts with the sources a read-write connection adds: the host
+    CPU's baseline expansion and the hypervisor's expansion of each CPU model."""
+    from ansible_collections.virtumancer.hostcaps.plugins.module_utils.discovery.cpu_definition import parse_cpu_definition
+    from ansible_collections.virtumancer.hostcaps.tests.unit.facts_from_fixtures import facts_from
+    expansions = dict((model, parse_cpu_definition(fixture_xml('%s.cpu-%s.xml' % (GUEST_CPU, model))))
+                      for model in GUEST_CPU_MODELS)
+    baseline = parse_cpu_definition(fixture_xml(GUEST_CPU + '.cpu-baseline-host.xml'))['required_features']
+    return facts_from(GUEST_CPU + '.caps.xml', GUEST_CPU + '.domcaps-pc.xml', GUEST_CPU + '.domcaps-q35.xml',
+                      baseline_features=baseline, cpu_model_expansions=expansions)['cpu_info']
+
+
+def test_host_model_guest_gets_the_model_plus_require_minus_disable(guest_cpu_live, fixture_xml):
+    from ansible_collections.virtumancer.hostcaps.plugins.module_utils.discovery.cpu_definition import parse_cpu_definition
+    model = parse_cpu_definition(fixture_xml(GUEST_CPU + '.cpu-EPYC-Milan.xml'))
+    host_model = guest_cpu_live['host_model']
+    expected = ((set(model['required_features']) | set(model['disabled_features']) | set(host_model['required_features']))
+                - set(host_model['disabled_features']))
+    assert guest_cpu_live['guest_features']['host_model'] == sorted(expected)
+    assert len(expected) == 57
+
+
+def test_host_flags_kvm_cannot_give_are_host_only(guest_cpu_live):
+    host_only = guest_cpu_live['host_only_features']
+    for feature in ('avx2', 'aes', 'sha-ni', 'sse4.1', 'sse4.2', 'pdpe1gb'):
+        assert feature in guest_cpu_live['features']
+        assert feature in host_only
+        assert feature not in guest_cpu_live['guest_features']['host_model']
+
+
+def test_host_only_lists_no_feature_the_host_lacks(guest_cpu_live):
+    # svm is disabled in host-model too, but this nested host has no svm to lose.
+    assert 'svm' not in guest_cpu_live['host_only_features']
+    assert set(guest_cpu_live['host_only_features']) <= set(guest_cpu_live['features'])
+
+
+def test_custom_guest_gets_each_usable_models_features(guest_cpu_live):
+    custom = guest_cpu_live['guest_features']['custom']
+    assert sorted(custom) == ['486', 'pentium', 'pentium2', 'pentium3']
+    assert custom['486'] == ['fpu', 'pse', 'vme']
+
+
+def test_host_passthrough_guest_features_are_unknown(guest_cpu_live):
+    assert guest_cpu_live['guest_features']['host_passthrough'] is None
+
+
+def test_offline_guest_features_are_unknown_and_host_only_still_known(offline_facts):
+    facts = offline_facts(GUEST_CPU + '.caps.xml', GUEST_CPU + '.domcaps-pc.xml')
+    cpu = facts['cpu_info']
+    assert cpu['guest_features'] == {'host_model': None, 'host_passthrough': None, 'custom': None}
+    assert 'avx2' in cpu['host_only_features']
+    assert {'category': 'cpu_info', 'message': 'cpu_model_expansions: needs a live libvirt connection'} in facts['errors']
+
+
+def test_without_domain_capabilities_nothing_is_known_of_guests(offline_facts):
+    cpu = offline_facts(GUEST_CPU + '.caps.xml')['cpu_info']
+    assert cpu['guest_features']['host_model'] is None and cpu['host_only_features'] is None

@@ -14,7 +14,7 @@ import pytest
 
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts import traits as traits_mod
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.discovery.capabilities import parse_capabilities
-from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.host_facts import FactSources, build_facts
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.discovery.cpu_definition import parse_cpu_definition
 from ansible_collections.virtumancer.hostcaps.tests.unit.facts_from_fixtures import FIXTURES, facts_from, read_fixture
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.traits import derive_traits
 
@@ -37,6 +37,38 @@ TDX = 'intel-tdx.caps.xml'
 TDX_Q35 = 'intel-tdx.domcaps-q35.xml'
 AARCH64 = 'aarch64-gic.caps.xml'
 AARCH64_VIRT = 'aarch64-gic.domcaps-virt.xml'
+# This machine: its CPU has avx2, aes, sha-ni, sse4.x and pdpe1gb, but KVM here gives
+# none of them to a guest (host-model lists them with policy='disable').
+GUEST_CPU = 'debian12-kvm-guest-cpu.caps.xml'
+GUEST_CPU_PC = 'debian12-kvm-guest-cpu.domcaps-pc.xml'
+GUEST_CPU_Q35 = 'debian12-kvm-guest-cpu.domcaps-q35.xml'
+HOST_ONLY_TRAITS = ('HW_CPU_X86_AVX2', 'HW_CPU_X86_AESNI', 'HW_CPU_X86_SHA', 'HW_CPU_X86_SSE41', 'HW_CPU_X86_SSE42',
+                    'HW_CPU_X86_PDPE1GB')
+
+
+def expansion(model):
+    """``virsh hypervisor-cpu-baseline --features --model <model>`` on this machine."""
+    return parse_cpu_definition(read_fixture('debian12-kvm-guest-cpu.cpu-%s.xml' % model))
+
+
+def live_guest_cpu(**live):
+    """This machine's facts as the module gathers them read-write."""
+    expansions = dict((model, expansion(model)) for model in ('EPYC-Milan', 'pentium3', 'pentium2', 'pentium', '486'))
+    baseline = parse_cpu_definition(read_fixture('debian12-kvm-guest-cpu.cpu-baseline-host.xml'))['required_features']
+    return facts_from(GUEST_CPU, GUEST_CPU_PC, GUEST_CPU_Q35, baseline_features=baseline, cpu_model_expansions=expansions, **live)
+
+
+def rome_host(**live):
+    """The bare-metal Rome: host-model EPYC-Rome disables nothing, so a guest gets the
+    whole model (its features from libvirt's expansion of EPYC-Rome)."""
+    return facts_from(SEV, SEV_Q35, cpu_model_expansions={'EPYC-Rome': expansion('EPYC-Rome')}, **live)
+
+
+def guest_gets_host_flags(facts):
+    """For tests of the flag-to-trait table only: a host whose hypervisor passes every
+    flag of its CPU on to a host-model guest."""
+    facts['cpu_info']['guest_features']['host_model'] = list(facts['cpu_info']['features'])
+    return derive_traits(facts)
 
 
 def traits_of(caps, *domcaps, **live):
@@ -56,15 +88,37 @@ def milan_read_only():
 # -- the Milan capture -------------------------------------------------------------
 
 
-def test_milan_avx2_flag_gives_avx2(milan):
-    assert 'HW_CPU_X86_AVX2' in milan
+@pytest.mark.parametrize('trait', HOST_ONLY_TRAITS)
+def test_a_host_flag_kvm_cannot_give_a_guest_gives_no_trait(trait):
+    assert trait not in live_guest_cpu()['traits']
 
 
-def test_milan_libvirt_flag_names_map_to_os_traits_names(milan):
+@pytest.mark.parametrize('trait', HOST_ONLY_TRAITS)
+def test_offline_a_host_flag_gives_no_trait_either(trait):
+    assert trait not in traits_of(GUEST_CPU, GUEST_CPU_PC, GUEST_CPU_Q35)
+
+
+def test_the_features_kvm_gives_a_guest_give_their_traits():
+    traits = live_guest_cpu()['traits']
+    assert {'HW_CPU_X86_SSE', 'HW_CPU_X86_SSE2', 'HW_CPU_X86_MMX', 'HW_CPU_X86_STIBP'} <= set(traits)
+
+
+def test_offline_only_what_host_model_requires_gives_a_cpu_trait():
+    # x2apic, stibp, ssbd ...: the Milan model's own features are unknown without libvirt.
+    traits = traits_of(GUEST_CPU, GUEST_CPU_PC, GUEST_CPU_Q35)
+    assert [t for t in traits if t.startswith('HW_CPU_X86_')] == ['HW_CPU_X86_STIBP']
+
+
+def test_milan_capture_of_a_nested_host_gives_no_avx2(milan):
+    assert 'HW_CPU_X86_AVX2' not in milan
+
+
+def test_libvirt_flag_names_map_to_os_traits_names():
     # pclmuldq, sha-ni, sse4.1, bmi1, fma and aes are spelled differently in os-traits
+    traits = rome_host()['traits']
     for trait in ('HW_CPU_X86_CLMUL', 'HW_CPU_X86_SHA', 'HW_CPU_X86_SSE41', 'HW_CPU_X86_BMI',
-                  'HW_CPU_X86_FMA3', 'HW_CPU_X86_AESNI'):
-        assert trait in milan
+                  'HW_CPU_X86_FMA3', 'HW_CPU_X86_AESNI', 'HW_CPU_X86_AVX2'):
+        assert trait in traits
 
 
 def test_milan_swtpm_gives_tpm_2_0(milan):
@@ -155,8 +209,9 @@ def test_read_only_facts_give_no_tpm(milan_read_only):
     assert not [t for t in milan_read_only if t.startswith('COMPUTE_SECURITY_')]
 
 
-def test_read_only_facts_still_give_cpu_traits(milan_read_only):
-    assert 'HW_CPU_X86_AVX2' in milan_read_only
+def test_read_only_facts_give_no_cpu_feature_trait(milan_read_only):
+    # Without domain capabilities nothing says what KVM gives a guest.
+    assert not [t for t in milan_read_only if t.startswith('HW_CPU_X86_')]
 
 
 def test_no_facts_give_no_traits():
@@ -170,8 +225,7 @@ def test_failed_categories_give_no_traits():
 
 
 def test_gather_subset_without_security_keeps_cpu_traits():
-    capabilities = parse_capabilities(read_fixture(MILAN))
-    facts = build_facts(FactSources({'capabilities': lambda: capabilities}), subsets=('host', 'cpu'))
+    facts = rome_host(subsets=('host', 'cpu'))
     assert 'HW_CPU_X86_AVX2' in facts['traits']
     assert 'COMPUTE_FIRMWARE_UEFI' not in facts['traits']
 
@@ -220,11 +274,11 @@ def test_two_threads_per_core_is_hyperthreading():
 
 
 def test_xeon_vmx_gives_both_vmx_traits():
-    assert {'HW_CPU_X86_VMX', 'HW_CPU_X86_INTEL_VMX'} <= set(traits_of(XEON_HT))
+    assert {'HW_CPU_X86_VMX', 'HW_CPU_X86_INTEL_VMX'} <= set(guest_gets_host_flags(facts_from(XEON_HT)))
 
 
 def test_xeon_md_clear_gives_intel_md_clear():
-    assert 'HW_CPU_X86_INTEL_MD_CLEAR' in traits_of(XEON_HT)
+    assert 'HW_CPU_X86_INTEL_MD_CLEAR' in guest_gets_host_flags(facts_from(XEON_HT))
 
 
 def test_xeon_ht_is_hyperthreading():
@@ -257,14 +311,19 @@ def test_host_without_tdx_gives_no_tdx():
 
 def test_amd_bits_mirrored_by_kvm_on_intel_give_no_amd_trait():
     # KVM copies IBPB/SSBD/STIBP into AMD's CPUID leaf on Intel hosts
-    traits = traits_of(TDX)
+    traits = guest_gets_host_flags(facts_from(TDX))
     assert not [t for t in traits if t.startswith('HW_CPU_X86_AMD_')]
     assert 'HW_CPU_X86_STIBP' in traits
 
 
 def test_aarch64_hwcaps_give_aarch64_cpu_traits():
     assert {'HW_CPU_AARCH64_ATOMICS', 'HW_CPU_AARCH64_ASIMD', 'HW_CPU_AARCH64_SHA2'} <= set(
-        traits_of(AARCH64, AARCH64_VIRT))
+        guest_gets_host_flags(facts_from(AARCH64, AARCH64_VIRT)))
+
+
+def test_aarch64_host_passthrough_only_gives_no_cpu_feature_trait():
+    # libvirt lists no feature of a host-passthrough guest, and host-model is not offered.
+    assert not [t for t in traits_of(AARCH64, AARCH64_VIRT) if t.startswith('HW_CPU_AARCH64_')]
 
 
 def test_aarch64_host_gives_aarch64_arch():
@@ -456,4 +515,4 @@ def test_custom_traits_without_jmespath_say_how_to_install_it(monkeypatch):
 
 def test_without_jmespath_plain_traits_still_work(monkeypatch):
     monkeypatch.setattr(traits_mod, 'HAS_JMESPATH', False)
-    assert 'HW_CPU_X86_AVX2' in traits_of(MILAN)
+    assert 'HW_CPU_X86_AVX2' in rome_host()['traits']

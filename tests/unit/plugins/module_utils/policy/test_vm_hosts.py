@@ -11,6 +11,7 @@ import copy
 
 import pytest
 
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.discovery.cpu_definition import parse_cpu_definition
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.discovery.domain_xml import parse_assigned_pci
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.host_facts import SUBSETS, build_facts
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.discovery.network import parse_network
@@ -37,6 +38,8 @@ ABSENT_SEV_Q35 = 'x86-absent-sev.domcaps-q35.xml'
 AARCH64 = 'aarch64-gic.caps.xml'
 AARCH64_VIRT = 'aarch64-gic.domcaps-virt.xml'
 TESTDRIVER = 'testdriver.caps.xml'
+# This machine: its CPU has avx2, but host-model lists avx2 with policy='disable'.
+GUEST_CPU = 'debian12-kvm-guest-cpu'
 
 # What a live connection adds on the SEV host: its pools, networks and free huge pages
 # (virNodeGetFreePages per NUMA cell: 1000 of the 2M and 4 of the 1G pages free in each).
@@ -62,6 +65,21 @@ ROME_MODEL_FEATURES = (
     'sse4a', 'ssse3', 'svm', 'syscall', 'tsc', 'umip', 'vme', 'wbnoinvd', 'xgetbv1', 'xsave', 'xsavec',
     'xsaveerptr', 'xsaveopt',
 )
+
+
+def expansion(model):
+    """``virsh hypervisor-cpu-baseline --features --model <model>`` on this machine: the
+    model's own features, those KVM here lacks marked 'disable'."""
+    return parse_cpu_definition(read_fixture('%s.cpu-%s.xml' % (GUEST_CPU, model)))
+
+
+def guest_cpu_host(live):
+    files = (GUEST_CPU + '.caps.xml', GUEST_CPU + '.domcaps-pc.xml', GUEST_CPU + '.domcaps-q35.xml')
+    if not live:
+        return facts_from(*files)
+    baseline = parse_cpu_definition(read_fixture(GUEST_CPU + '.cpu-baseline-host.xml'))['required_features']
+    models = ('EPYC-Milan', 'pentium3', 'pentium2', 'pentium', '486')
+    return facts_from(*files, baseline_features=baseline, cpu_model_expansions=dict((m, expansion(m)) for m in models))
 
 
 def edited(name, *changes):
@@ -92,7 +110,11 @@ def _build(key, tmp_path_factory):
         return facts_from(SEV, SEV_Q35)
     if key == 'sev-baseline':
         features = sorted(set(ROME_MODEL_FEATURES) | set(facts_from(SEV)['cpu_info']['features']))
-        return facts_from(SEV, SEV_Q35, baseline_features=features, **LIVE)
+        return facts_from(SEV, SEV_Q35, baseline_features=features, cpu_model_expansions={'EPYC-Rome': expansion('EPYC-Rome')}, **LIVE)
+    if key == 'guest-cpu':
+        return guest_cpu_host(live=True)
+    if key == 'guest-cpu-offline':
+        return guest_cpu_host(live=False)
     if key == 'sev-no-slots':
         # A Rome whose firmware gives every ASID to SEV-ES (maxGuests 0).
         return build_facts(xml_sources(read_fixture(SEV), [edited(SEV_Q35, ('<maxGuests>15</maxGuests>', '<maxGuests>0</maxGuests>'))]))
@@ -175,7 +197,12 @@ PASSES = [
     pytest.param('sev', vm(memory_encryption='sev-es', **CONFIDENTIAL), id='sev-es'),
     pytest.param('sev', vm(machine='pc-q35-6.2', firmware='efi', secure_boot=True), id='versioned-machine-shares-its-family-probe'),
     pytest.param('sev', vm(cpu={'mode': 'custom', 'model': 'EPYC-Rome', 'features': ['x2apic', 'topoext']}), id='custom-model-with-listed-features'),
-    pytest.param('sev-baseline', vm(cpu={'features': ['avx2', 'sha-ni']}), id='features-of-the-expanded-baseline'),
+    pytest.param('sev-baseline', vm(cpu={'features': ['avx2', 'sha-ni']}), id='features-of-the-expanded-host-model'),
+    pytest.param('sev-baseline', vm(cpu={'mode': 'host-passthrough', 'features': ['avx2']}), id='passthrough-gets-what-host-model-gets'),
+    pytest.param('guest-cpu', vm(cpu={'features': ['x2apic', 'ibpb', 'sse2']}), id='features-kvm-gives-a-host-model-guest'),
+    pytest.param('guest-cpu-offline', vm(cpu={'features': ['x2apic']}), id='offline-a-feature-host-model-requires'),
+    pytest.param('guest-cpu', vm(cpu={'mode': 'custom', 'model': 'pentium3', 'features': ['sse', 'x2apic']}),
+                 id='custom-model-feature-and-one-kvm-adds'),
     pytest.param('sev', vm(hugepages='2M', memory_mb=3072), id='hugepages-2m-free'),
     pytest.param('snp', vm(memory_encryption='sev-snp', **CONFIDENTIAL), id='genoa-sev-snp'),
     pytest.param('tdx', vm(memory_encryption='tdx', vcpus=1024, **CONFIDENTIAL), id='tdx'),
@@ -242,7 +269,22 @@ FAILS = [
     pytest.param('sev', vm(cpu={'mode': 'custom', 'model': 'Zen9'}), 'cpu_model_unusable', 'cpu.model',
                  'cpu model Zen9 is not offered for x86_64/pc-q35-7.2/kvm; usable models include qemu64', id='cpu_model_unusable-unknown-name'),
     pytest.param('sev-baseline', vm(cpu={'features': ['avx2', 'avx512f']}), 'cpu_feature_missing', 'cpu.features[1]',
-                 'cpu feature avx512f is not offered by the host CPU (EPYC-Rome)', id='cpu_feature_missing'),
+                 'cpu feature avx512f is not available to a host-model guest on host hv1: the host CPU (EPYC-Rome) does not have it; '
+                 'remove avx512f from cpu.features', id='cpu_feature_missing'),
+    pytest.param('guest-cpu', vm(cpu={'features': ['avx2']}), 'cpu_feature_missing', 'cpu.features[0]',
+                 "cpu feature avx2 is not available to a host-model guest on host hv1: the host CPU has it, but KVM and QEMU "
+                 "there cannot give it to a guest (domain capabilities host-model EPYC-Milan lists it with policy='disable'); "
+                 'remove avx2 from cpu.features, or run this VM on a host whose cpu_info.guest_features lists it',
+                 id='cpu_feature_missing-host-flag-kvm-cannot-give'),
+    pytest.param('guest-cpu-offline', vm(cpu={'features': ['sse2', 'avx2']}), 'cpu_feature_missing', 'cpu.features[1]',
+                 'cpu feature avx2 is not available to a host-model guest on host hv1: the host CPU has it, but',
+                 id='cpu_feature_missing-offline-disable-list'),
+    pytest.param('guest-cpu', vm(cpu={'mode': 'host-passthrough', 'features': ['sha-ni']}), 'cpu_feature_missing', 'cpu.features[0]',
+                 'cpu feature sha-ni is not available to a host-passthrough guest on host hv1: the host CPU has it, but KVM',
+                 id='cpu_feature_missing-passthrough'),
+    pytest.param('guest-cpu', vm(cpu={'mode': 'custom', 'model': 'pentium3', 'features': ['aes']}), 'cpu_feature_missing',
+                 'cpu.features[0]', 'cpu feature aes is not available to a custom guest of model pentium3 on host hv1',
+                 id='cpu_feature_missing-custom-model'),
     pytest.param('sev', vm(vcpus=128, cpu={'dedicated': True}), 'dedicated_cpus_exceed_host', 'cpu.dedicated',
                  'needs 128 dedicated host CPUs; the host has 64 online', id='dedicated_cpus_exceed_host'),
     pytest.param('no-1g-pages', vm(hugepages='1G'), 'hugepages_unsupported', 'hugepages', 'the host has no 1G pages (page sizes: 4K, 2M)',
@@ -306,7 +348,16 @@ UNKNOWNS = [
     pytest.param('sev-offline', vm(hugepages='1G'), 'hugepages_insufficient', 'hugepages',
                  'cannot confirm 2 free 1G pages: 32 are configured, free counts need a live libvirt connection', id='free-hugepages-not-read'),
     pytest.param('sev', vm(cpu={'features': ['avx2']}), 'cpu_feature_missing', 'cpu.features[0]',
-                 'cannot confirm cpu feature avx2: the facts list only the features beyond the host CPU model EPYC-Rome', id='feature-beyond-model'),
+                 'cannot confirm cpu feature avx2 for a host-model guest on host hv1: the facts do not list the features that mode gives',
+                 id='host-model-not-expanded'),
+    pytest.param('guest-cpu-offline', vm(cpu={'features': ['clzero']}), 'cpu_feature_missing', 'cpu.features[0]',
+                 'cannot confirm cpu feature clzero for a host-model guest on host hv1: the facts do not list',
+                 id='offline-host-flag-neither-required-nor-disabled'),
+    pytest.param('guest-cpu', vm(cpu={'features': ['topoext']}), 'cpu_feature_missing', 'cpu.features[0]',
+                 'cannot confirm cpu feature topoext for a host-model guest on host hv1: it is not among the 57 features host-model gives',
+                 id='host-flag-outside-the-host-model'),
+    pytest.param('guest-cpu', vm(cpu={'mode': 'host-passthrough', 'features': ['topoext']}), 'cpu_feature_missing', 'cpu.features[0]',
+                 'cannot confirm cpu feature topoext for a host-passthrough guest on host hv1', id='passthrough-unknown'),
     pytest.param('sev', vm(sriov_vfs=1), 'sriov_vfs_insufficient', 'sriov_vfs',
                  'cannot confirm 1 free SR-IOV VF: no sriov facts for this host', id='no-sriov-facts'),
     pytest.param('sriov-unassigned', vm(sriov_vfs=2), 'sriov_vfs_insufficient', 'sriov_vfs',
