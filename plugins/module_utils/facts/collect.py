@@ -37,7 +37,7 @@ from ansible_collections.virtumancer.hostcaps.plugins.module_utils.discovery.nod
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.discovery.storage import (
     parse_pool, parse_pool_capabilities,
 )
-from ansible_collections.virtumancer.hostcaps.plugins.module_utils.discovery import sysfs
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.discovery import meminfo, sysfs
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.discovery.xmlparse import parse_xml
 
 
@@ -85,9 +85,10 @@ def resolve_probes(requested, caps):
     return probes
 
 
-def live_sources(conn, uri, sysfs_root='/sys', probes=None, read_only=True):
+def live_sources(conn, uri, sysfs_root='/sys', probes=None, read_only=True, proc_root='/proc'):
     """``FactSources`` reading ``conn``; ``probes`` is the user's list of
-    ``{arch, machine, virttype}`` dicts or None for the default set."""
+    ``{arch, machine, virttype}`` dicts or None for the default set. ``proc_root`` is
+    read, like ``sysfs_root``, only when ``uri`` is this host."""
     src = None
 
     def capabilities():
@@ -230,6 +231,7 @@ def live_sources(conn, uri, sysfs_root='/sys', probes=None, read_only=True):
             'iommu_groups': lambda: sysfs.count_iommu_groups(sysfs_root),
             'kvm_nested': lambda: sysfs.read_kvm_nested(sysfs_root),
             'dev_kvm': lambda: os.path.exists('/dev/kvm') and os.access('/dev/kvm', os.R_OK | os.W_OK),
+            'kernel_meminfo': lambda: meminfo.read_memory_totals(proc_root),
         })
     else:
         for name in ('ksm', 'iommu_groups', 'kvm_nested', 'dev_kvm'):
