@@ -126,8 +126,9 @@ def live_sources(conn, uri, sysfs_root='/sys', probes=None, read_only=True, proc
                 failures.setdefault(message, []).append('%s/%s/%s' % (arch, machine or 'default', virttype))
                 if read_only and error_code(exc) == libvirt.VIR_ERR_OPERATION_DENIED:
                     # libvirt >= 5.4 refuses domain capabilities on read-only connections.
-                    failures[message].append('(not probed further: read-only connection; '
-                                             'set read_only: false to read domain capabilities)')
+                    failures[message].append('(not probed further: read-only connection; domain capabilities '
+                                             'need a read-write one: read_only auto or false, as root or '
+                                             'in the libvirt group)')
                     break
                 continue
             key = (entry['arch'], entry['machine'], entry['virttype'])

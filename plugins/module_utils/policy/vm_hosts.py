@@ -430,7 +430,7 @@ def resolve_target(view, arch, machine, virt_type):
     target.probe = exact or view.families.get((arch, machine_family(target.machine), virt_type))
     if view.domcaps_null:
         target.missing_probe = ('domain_capabilities is null in the facts (libvirt refuses them on a read-only connection; '
-                                'gather with read_only: false)')
+                                'gather with read_only auto or false, as root or in the libvirt group)')
     else:
         target.missing_probe = ('no domain capabilities for %s/%s/%s in the facts (not probed, or libvirt refused the probe; '
                                 'see errors, or add it to the domain_capabilities option)' % (arch, target.machine or 'default', virt_type))
