@@ -35,7 +35,8 @@ options:
     default: qemu:///system
   read_only:
     description:
-      - How to open the libvirt connection. Gathering only reads, whichever is chosen.
+      - How to open the libvirt connection, V(auto), V(true) or V(false) (or any other spelling
+        of a boolean that Ansible accepts). Gathering only reads, whichever is chosen.
       - V(auto) opens a read-write connection, and falls back to a read-only one when
         libvirt refuses read-write for lack of permission (polkit, SASL or an access control
         driver says no, or the read-write socket is closed to this user). The fallback is a
@@ -48,7 +49,6 @@ options:
         TDX, SGX, disk buses and CPU models stay unknown. Read-write access is root's, or
         a member's of the C(libvirt) group on Debian and Fedora.
     type: raw
-    choices: [auto, true, false]
     default: auto
   gather_subset:
     description:
@@ -237,7 +237,7 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             uri=dict(type='str', default='qemu:///system'),
-            read_only=dict(type='raw', default='auto', choices=['auto', True, False]),
+            read_only=dict(type='raw', default='auto'),
             gather_subset=dict(type='list', elements='str', default=['all']),
             domain_capabilities=dict(type='list', elements='dict', options=dict(
                 arch=dict(type='str'),
