@@ -9,5 +9,5 @@ ansible-playbook -i ../../inventory setup.yml "$@"
 for model in polkit socket-group; do
     unshare --mount --net --propagation private -- \
         ./private-libvirtd.sh "$model" \
-        ansible-playbook -i ../../inventory read_only_user.yml -e access_model="$model" "$@"
+        ansible-playbook -i ../../inventory read_only_user.yml "$@"
 done
