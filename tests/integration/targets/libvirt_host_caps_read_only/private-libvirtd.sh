@@ -42,12 +42,13 @@ cleanup() {
 trap cleanup EXIT
 
 wait_for() {
-    local what=$1 i
+    local what=$1 tries=120
     shift
-    for i in $(seq 120); do
+    while [ "$tries" -gt 0 ]; do
         if "$@" >/dev/null 2>&1; then
             return 0
         fi
+        tries=$((tries - 1))
         sleep 0.5
     done
     echo "private-libvirtd: $what did not come up; daemon log:" >&2
