@@ -139,7 +139,7 @@ ansible_facts:
       contains:
         host_info:
           description: Hostname, UUID, arch, CPU model and vendor, topology, online CPUs, NUMA node count,
-            memory_mb, cpu_mhz, libvirt and hypervisor versions.
+            memory_mb (the same figure as memory_info.total_mb), cpu_mhz, libvirt and hypervisor versions.
           returned: when the C(host) subset is gathered
           type: dict
           sample: {hostname: hv1, arch: x86_64, cpu_model: EPYC-Milan, cpu_vendor: AMD, sockets: 1, dies: 1,
@@ -152,8 +152,10 @@ ansible_facts:
           returned: when the C(cpu) subset is gathered
           type: dict
         memory_info:
-          description: Total and free memory per NUMA cell, page sizes, hugepages total and free per size
-            and per cell, KSM state from sysfs.
+          description: The host's memory (C(total_mb), the kernel's MemTotal when the URI is local, else
+            libvirt's; C(total_mb_source) says which, C(sources) gives both readings), free and available
+            memory, total and free memory per NUMA cell, page sizes, hugepages total and free per size and
+            per cell, KSM state from sysfs.
           returned: when the C(memory) subset is gathered
           type: dict
         security_info:
