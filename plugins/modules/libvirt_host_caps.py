@@ -35,13 +35,21 @@ options:
     default: qemu:///system
   read_only:
     description:
-      - Open a read-only libvirt connection.
-      - libvirt 5.4 and later refuse domain capabilities on a read-only connection, so with
-        V(true) the C(domain_capabilities) category is V(null) and UEFI, Secure Boot, TPM, SEV,
-        TDX, SGX, disk buses and CPU models stay unknown. Set V(false) (which needs write
-        access to the libvirt socket, as root or in the C(libvirt) group has) to read them.
-    type: bool
-    default: true
+      - How to open the libvirt connection, V(auto), V(true) or V(false) (or any other spelling
+        of a boolean that Ansible accepts). Gathering only reads, whichever is chosen.
+      - V(auto) opens a read-write connection, and falls back to a read-only one when
+        libvirt refuses read-write for lack of permission (polkit, SASL or an access control
+        driver says no, or the read-write socket is closed to this user). The fallback is a
+        C(severity=warning) entry of category C(connection) in
+        RV(ansible_facts.libvirt_host_caps.errors).
+      - V(false) needs a read-write connection and fails when it is refused.
+      - V(true) opens a read-only connection.
+      - libvirt 5.4 and later refuse domain capabilities on a read-only connection, so on
+        one the C(domain_capabilities) category is V(null) and UEFI, Secure Boot, TPM, SEV,
+        TDX, SGX, disk buses and CPU models stay unknown. Read-write access is root's, or
+        a member's of the C(libvirt) group on Debian and Fedora.
+    type: raw
+    default: auto
   gather_subset:
     description:
       - Which categories to gather, with the grammar of M(ansible.builtin.setup).
@@ -92,7 +100,10 @@ seealso:
 '''
 
 EXAMPLES = r'''
-- name: Discover the hypervisor, including firmware, TPM and SEV (needs a read-write connection)
+- name: Discover the hypervisor (read-write when allowed, for firmware, TPM and SEV)
+  virtumancer.hostcaps.libvirt_host_caps:
+
+- name: Fail unless firmware, TPM and SEV can be read (a read-write connection)
   virtumancer.hostcaps.libvirt_host_caps:
     read_only: false
 
@@ -103,7 +114,6 @@ EXAMPLES = r'''
 
 - name: Probe only q35 for x86_64 with KVM
   virtumancer.hostcaps.libvirt_host_caps:
-    read_only: false
     domain_capabilities:
       - arch: x86_64
         machine: q35
@@ -129,7 +139,7 @@ ansible_facts:
       contains:
         host_info:
           description: Hostname, UUID, arch, CPU model and vendor, topology, online CPUs, NUMA node count,
-            memory_mb, cpu_mhz, libvirt and hypervisor versions.
+            memory_mb (the same figure as memory_info.total_mb), cpu_mhz, libvirt and hypervisor versions.
           returned: when the C(host) subset is gathered
           type: dict
           sample: {hostname: hv1, arch: x86_64, cpu_model: EPYC-Milan, cpu_vendor: AMD, sockets: 1, dies: 1,
@@ -145,8 +155,10 @@ ansible_facts:
           returned: when the C(cpu) subset is gathered
           type: dict
         memory_info:
-          description: Total and free memory per NUMA cell, page sizes, hugepages total and free per size
-            and per cell, KSM state from sysfs.
+          description: The host's memory (C(total_mb), the kernel's MemTotal when the URI is local, else
+            libvirt's; C(total_mb_source) says which, C(sources) gives both readings), free and available
+            memory, total and free memory per NUMA cell, page sizes, hugepages total and free per size and
+            per cell, KSM state from sysfs.
           returned: when the C(memory) subset is gathered
           type: dict
         security_info:
@@ -192,12 +204,16 @@ ansible_facts:
           type: dict
           sample: {VCPU: {total: 2, reserved: 0, used: 0, allocation_ratio: 1.0}}
         errors:
-          description: One entry per source that could not be read, with the C(category) it affects and a
-            C(message).
+          description:
+            - One entry per source that could not be read, with the C(category) it affects, a C(message)
+              and a C(severity).
+            - C(severity=error) means values are missing (null); C(severity=warning) means the facts are
+              complete but something deserves attention, such as libvirt's memory figure disagreeing with
+              the kernel's, or a read-only fallback (category C(connection)).
           returned: always
           type: list
           elements: dict
-          sample: [{category: domain_capabilities, message: "operation forbidden: read only access ..."}]
+          sample: [{category: domain_capabilities, severity: error, message: "operation forbidden: read only access ..."}]
         schema_version:
           description: Version of this fact structure; changes only with a documented migration.
           returned: always
@@ -216,6 +232,7 @@ ansible_facts:
 '''
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.discovery import libvirt_conn
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts import collect
@@ -227,7 +244,7 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             uri=dict(type='str', default='qemu:///system'),
-            read_only=dict(type='bool', default=True),
+            read_only=dict(type='raw', default='auto'),
             gather_subset=dict(type='list', elements='str', default=['all']),
             domain_capabilities=dict(type='list', elements='dict', options=dict(
                 arch=dict(type='str'),
@@ -245,14 +262,31 @@ def main():
         subsets = resolve_subsets(params['gather_subset'], SUBSETS)
     except SubsetError as exc:
         module.fail_json(msg=str(exc))
+    mode = params['read_only']
+    if mode != 'auto':
+        try:
+            mode = boolean(mode, strict=True)
+        except TypeError:
+            module.fail_json(msg='read_only: expected auto, true or false, got %r' % (mode,))
+    uri = libvirt_conn.safe_uri(params['uri'])
+    refusal = None
     try:
-        conn = libvirt_conn.connect(params['uri'], params['read_only'])
+        if mode == 'auto':
+            conn, refusal = libvirt_conn.connect_auto(params['uri'])
+        else:
+            conn = libvirt_conn.connect(params['uri'], mode)
     except libvirt_conn.ConnectError as exc:
         module.fail_json(msg=str(exc))
     try:
         sources = collect.live_sources(conn, params['uri'], params['sysfs_root'], params['domain_capabilities'],
-                                       params['read_only'])
-        facts = build_facts(sources, subsets, uri=libvirt_conn.safe_uri(params['uri']))
+                                       mode is True or refusal is not None)
+        if refusal is not None:
+            sources.add_error('connection', (
+                'read-write access to %s was refused (%s), so a read-only connection was used: libvirt gives no '
+                'domain capabilities on it, and UEFI, Secure Boot, TPM and SEV stay unknown. Give this user '
+                'read-write access (root, or the libvirt group), or set read_only: true to choose read-only'
+                % (uri, refusal)), severity='warning')
+        facts = build_facts(sources, subsets, uri=uri)
     finally:
         conn.close()
     module.exit_json(changed=False, ansible_facts={'libvirt_host_caps': facts})

@@ -40,7 +40,7 @@ from ansible_collections.virtumancer.hostcaps.plugins.module_utils.discovery.nod
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.discovery.storage import (
     parse_pool, parse_pool_capabilities,
 )
-from ansible_collections.virtumancer.hostcaps.plugins.module_utils.discovery import sysfs
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.discovery import meminfo, sysfs
 
 
 def version_string(number):
@@ -87,9 +87,10 @@ def resolve_probes(requested, caps):
     return probes
 
 
-def live_sources(conn, uri, sysfs_root='/sys', probes=None, read_only=True):
+def live_sources(conn, uri, sysfs_root='/sys', probes=None, read_only=True, proc_root='/proc'):
     """``FactSources`` reading ``conn``; ``probes`` is the user's list of
-    ``{arch, machine, virttype}`` dicts or None for the default set."""
+    ``{arch, machine, virttype}`` dicts or None for the default set. ``proc_root`` is
+    read, like ``sysfs_root``, only when ``uri`` is this host."""
     src = None
 
     def capabilities():
@@ -139,8 +140,9 @@ def live_sources(conn, uri, sysfs_root='/sys', probes=None, read_only=True):
                 failures.setdefault(message, []).append('%s/%s/%s' % (arch, machine or 'default', virttype))
                 if read_only and error_code(exc) == libvirt.VIR_ERR_OPERATION_DENIED:
                     # libvirt >= 5.4 refuses domain capabilities on read-only connections.
-                    failures[message].append('(not probed further: read-only connection; '
-                                             'set read_only: false to read domain capabilities)')
+                    failures[message].append('(not probed further: read-only connection; domain capabilities '
+                                             'need a read-write one: read_only auto or false, as root or '
+                                             'in the libvirt group)')
                     break
                 continue
             key = (entry['arch'], entry['machine'], entry['virttype'])
@@ -245,6 +247,7 @@ def live_sources(conn, uri, sysfs_root='/sys', probes=None, read_only=True):
             'iommu_groups': lambda: sysfs.count_iommu_groups(sysfs_root),
             'kvm_nested': lambda: sysfs.read_kvm_nested(sysfs_root),
             'dev_kvm': lambda: os.path.exists('/dev/kvm') and os.access('/dev/kvm', os.R_OK | os.W_OK),
+            'kernel_meminfo': lambda: meminfo.read_memory_totals(proc_root),
         })
     else:
         for name in ('ksm', 'iommu_groups', 'kvm_nested', 'dev_kvm'):

@@ -75,8 +75,14 @@ class FactSources:
             self.add_error(category, str(exc) if name == category else '%s: %s' % (name, exc))
             return None
 
-    def add_error(self, category, message):
-        entry = {'category': category, 'message': message}
+    def has(self, name):
+        """Whether ``name`` has a reader here (kernel figures only exist on the host)."""
+        return name in self._fetchers
+
+    def add_error(self, category, message, severity='error'):
+        """``severity`` is ``error`` (a value is missing) or ``warning`` (the facts are
+        complete but a source disagrees or a fallback was taken)."""
+        entry = {'category': category, 'message': message, 'severity': severity}
         if entry not in self.errors:
             self.errors.append(entry)
 
@@ -169,7 +175,7 @@ def build_host_info(src):
         'threads': topology.get('threads'),
         'online_cpus': node['cpus'] if node else (sum(len(c['cpus']) for c in cells) or None),
         'numa_nodes': len(cells) or (node['nodes'] if node else None),
-        'memory_mb': node['memory_mb'] if node else _cells_memory_mb(cells),
+        'memory_mb': _host_memory(src, node['memory_mb'] if node else _cells_memory_mb(cells))[0],
         'cpu_mhz': node['mhz'] if node else None,
         'libvirt_version': versions.get('libvirt'),
         'hypervisor': versions.get('hypervisor'),
@@ -180,6 +186,35 @@ def build_host_info(src):
 def _cells_memory_mb(cells):
     sizes = [c['memory_kb'] for c in cells if c['memory_kb'] is not None]
     return sum(sizes) // 1024 if sizes else None
+
+
+# Beyond rounding (MiB per cell) and the kernel's own accounting noise.
+CELLS_TOLERANCE = 0.01
+
+
+def _kernel_memory(src):
+    """``/proc/meminfo``'s totals, or None when the facts are not read on the host."""
+    if not src.has('kernel_meminfo'):
+        return None
+    return src.optional('kernel_meminfo', 'memory_info')
+
+
+def _host_memory(src, libvirt_total_mb):
+    """``(total_mb, source)``: the one figure for ``memory_info.total_mb``,
+    ``host_info.memory_mb`` and so ``MEMORY_MB``. The kernel's MemTotal on the host,
+    where it is what guests are allocated from; libvirt's figure elsewhere."""
+    kernel = _kernel_memory(src)
+    if not kernel or kernel.get('total_mb') is None:
+        return libvirt_total_mb, 'libvirt'
+    total = kernel['total_mb']
+    cells_mb = _cells_memory_mb(src.get('capabilities')['cells'])
+    if cells_mb is not None and abs(cells_mb - total) > CELLS_TOLERANCE * total:
+        src.add_error('memory_info', (
+            "libvirt's NUMA cells add up to %d MiB, but the kernel's MemTotal (/proc/meminfo) is %d MiB "
+            "(%+.1f %%); memory_info.total_mb, host_info.memory_mb and MEMORY_MB use the kernel's figure, "
+            "memory_info.cells and per-cell hugepages stay libvirt's" % (cells_mb, total, 100.0 * (cells_mb - total) / total)),
+            severity='warning')
+    return total, 'kernel'
 
 
 # -- cpu -------------------------------------------------------------------------
@@ -305,9 +340,20 @@ def build_memory_info(src):
         })
     totals_mb = [c['total_mb'] for c in cells if c['total_mb'] is not None]
     frees_mb = [c['free_mb'] for c in cells]
-    return {
-        'total_mb': sum(totals_mb) if totals_mb else None,
+    node = src.optional('node_info', 'memory_info') if src.has('node_info') else None
+    libvirt_figures = {
+        'total_mb': node['memory_mb'] if node else None,
+        'cells_total_mb': sum(totals_mb) if totals_mb else None,
         'free_mb': sum(frees_mb) if frees_mb and None not in frees_mb else None,
+    }
+    total_mb, source = _host_memory(src, libvirt_figures['cells_total_mb'])
+    kernel = _kernel_memory(src) if source == 'kernel' else None
+    return {
+        'total_mb': total_mb,
+        'free_mb': kernel['free_mb'] if kernel else libvirt_figures['free_mb'],
+        'available_mb': kernel['available_mb'] if kernel else None,
+        'total_mb_source': source,
+        'sources': {'kernel': kernel, 'libvirt': libvirt_figures},
         'cells': cells,
         'page_sizes_kb': page_sizes,
         'hugepages': hugepages,

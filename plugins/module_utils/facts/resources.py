@@ -44,10 +44,16 @@ def pcpu(facts, sriov):
     return 0, 0
 
 
-def memory_mb(facts, sriov):
+def host_memory_mb(facts):
+    """The host's memory in MiB, as ``MEMORY_MB`` and ``vm_validate`` count it:
+    ``memory_info.total_mb`` (the kernel's MemTotal when gathered on the host, see
+    ``memory_info.total_mb_source``), else ``host_info.memory_mb``; None when unknown."""
     total = _count(dig(facts, 'memory_info', 'total_mb'))
-    if total is None:
-        total = _count(dig(facts, 'host_info', 'memory_mb'))
+    return total if total is not None else _count(dig(facts, 'host_info', 'memory_mb'))
+
+
+def memory_mb(facts, sriov):
+    total = host_memory_mb(facts)
     if total is None:
         return None
     return total, _count(dig(facts, 'virt_info', 'domains', 'memory_mb_running')) or 0

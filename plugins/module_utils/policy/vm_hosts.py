@@ -27,7 +27,7 @@ from collections.abc import Mapping
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.facts_input import (
     SCHEMA_VERSION, as_list, dig, unwrap_host_facts,
 )
-from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.resources import derive_resources
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.resources import derive_resources, host_memory_mb
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.traits import (
     custom_traits_matching, derive_traits, normalize_custom_traits, sriov_traits,
 )
@@ -326,8 +326,7 @@ def _read_virt(view, facts):
 
 
 def _read_memory(view, facts):
-    total = _int(dig(facts, 'memory_info', 'total_mb'))
-    view.memory_mb = total if total is not None else _int(dig(facts, 'host_info', 'memory_mb'))
+    view.memory_mb = host_memory_mb(facts)
     view.online_cpus = _int(dig(facts, 'host_info', 'online_cpus'))
     sizes = dig(facts, 'memory_info', 'page_sizes_kb')
     view.page_sizes_kb = None if not isinstance(sizes, list) else frozenset(s for s in sizes if _int(s))
@@ -442,7 +441,7 @@ def resolve_target(view, arch, machine, virt_type):
     target.probe = exact or view.families.get((arch, machine_family(target.machine), virt_type))
     if view.domcaps_null:
         target.missing_probe = ('domain_capabilities is null in the facts (libvirt refuses them on a read-only connection; '
-                                'gather with read_only: false)')
+                                'gather with read_only auto or false, as root or in the libvirt group)')
     else:
         target.missing_probe = ('no domain capabilities for %s/%s/%s in the facts (not probed, or libvirt refused the probe; '
                                 'see errors, or add it to the domain_capabilities option)' % (arch, target.machine or 'default', virt_type))

@@ -64,13 +64,15 @@ def test_without_domain_capabilities_firmware_is_unknown(offline_facts):
     assert facts['security_info']['tpm']['supported'] is None
     assert facts['security_info']['sev']['supported'] is None
     assert {'category': 'domain_capabilities',
-            'message': 'no domain capabilities XML was given (virsh domcapabilities output)'} in facts['errors']
+            'message': 'no domain capabilities XML was given (virsh domcapabilities output)',
+            'severity': 'error'} in facts['errors']
 
 
 def test_live_only_values_are_null_with_an_error(milan):
     assert milan['host_info']['hostname'] is None
     assert milan['memory_info']['free_mb'] is None
-    assert {'category': 'host_info', 'message': 'hostname: needs a live libvirt connection'} in milan['errors']
+    assert {'category': 'host_info', 'message': 'hostname: needs a live libvirt connection',
+            'severity': 'error'} in milan['errors']
 
 
 def test_offline_topology_comes_from_the_cells(milan):
@@ -110,7 +112,7 @@ def test_failing_source_nulls_only_its_category(fixture_xml):
         raise RuntimeError('pool driver crashed')
     facts = build_facts(FactSources({'capabilities': lambda: caps, 'pools': broken}))
     assert facts['storage_info']['pools'] is None
-    assert {'category': 'storage_info', 'message': 'pools: pool driver crashed'} in facts['errors']
+    assert {'category': 'storage_info', 'message': 'pools: pool driver crashed', 'severity': 'error'} in facts['errors']
     assert facts['cpu_info']['arch'] == 'x86_64'
 
 
@@ -119,7 +121,7 @@ def test_unreadable_capabilities_nulls_the_categories_that_need_them():
         raise SourceUnavailable('permission denied')
     facts = build_facts(FactSources({'capabilities': refused}), ['host', 'cpu'])
     assert facts['host_info'] is None and facts['cpu_info'] is None
-    assert {'category': 'cpu_info', 'message': 'permission denied'} in facts['errors']
+    assert {'category': 'cpu_info', 'message': 'permission denied', 'severity': 'error'} in facts['errors']
 
 
 def test_subsets_limit_the_categories(fixture_xml):
