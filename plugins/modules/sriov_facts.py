@@ -36,6 +36,15 @@ options:
       - Where the host's C(/sys) is mounted, for running inside a container.
     type: path
     default: /sys
+  proc_root:
+    description:
+      - Where the host's C(/proc) is mounted, for running inside a container. Its mounts
+        (C(self/mountinfo)), C(swaps), routes (C(net/route), C(net/ipv6_route)) and IPv6
+        addresses (C(net/if_inet6)) tell which devices the host uses, and so which are
+        passthrough candidates.
+      - Read only when sysfs is read, since both must describe the same host.
+    type: path
+    default: /proc
   uri:
     description:
       - libvirt connection URI. When given, node devices and the PCI devices assigned to
@@ -143,6 +152,7 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             sysfs_root=dict(type='path', default='/sys'),
+            proc_root=dict(type='path', default='/proc'),
             uri=dict(type='str'),
             read_only=dict(type='bool', default=True),
         ),
@@ -171,7 +181,8 @@ def main():
             return out
 
     try:
-        facts = gather_sriov(sysfs_root, conn, ip_link_json)
+        facts = gather_sriov(sysfs_root, conn, ip_link_json,
+                             proc_root=module.params['proc_root'] if sysfs_root is not None else None)
     finally:
         if conn is not None:
             conn.close()
