@@ -289,6 +289,13 @@ class ProcTree:
         self._write()
 
 
+def pcie_link(speed, width, max_speed=None, max_width=None):
+    """The link attribute files of a PCIe function, in the kernel's text (``8.0 GT/s PCIe``
+    since Linux 5.4, ``Unknown``): pass them to ``SysfsTree.pci`` as keywords."""
+    return {'current_link_speed': speed, 'current_link_width': width,
+            'max_link_speed': max_speed or speed, 'max_link_width': max_width or width}
+
+
 # Scenarios: one host each, named after the hardware. Each returns the addresses made.
 
 def intel_e810_4vf(tree):
@@ -296,7 +303,7 @@ def intel_e810_4vf(tree):
     VFs 0 and 1 bound to vfio-pci for passthrough, 2 and 3 to iavf with netdevs."""
     pf = '0000:3b:00.0'
     tree.sriov_pf(pf, '8086', '1593', vf_device='1889', total_vfs=128, driver='ice', numa=0,
-                  iommu_group=40, subsystem=('8086', '0005'))
+                  iommu_group=40, subsystem=('8086', '0005'), **pcie_link('16.0 GT/s PCIe', 16))
     tree.netdev(pf, 'ens1f0', 'b4:96:91:aa:bb:00', mtu=9000, speed=25000, ifindex=4)
     vfs = ['0000:3b:01.%d' % index for index in range(4)]
     for index, vf in enumerate(vfs):

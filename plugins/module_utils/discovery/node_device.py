@@ -103,7 +103,7 @@ def _pcie_link(pci):
     (``max_*``, and ``port``, the port number of the link), ``validity='sta'`` what was
     trained. A VF has no link of its own and a link that is down trained none: the kernel
     reads zero there and libvirt prints ``width='0'`` without a speed; both are unknown.
-    None when no value at all is known."""
+    None when neither a speed nor a width is known."""
     cap = pci.find("pci-express/link[@validity='cap']")
     sta = pci.find("pci-express/link[@validity='sta']")
     cap = {} if cap is None else cap.attrib
@@ -115,7 +115,8 @@ def _pcie_link(pci):
         'width': to_int(sta.get('width')) or None,
         'port': to_int(cap.get('port')),
     }
-    return link if any(value is not None for value in link.values()) else None
+    # A port number alone (a VF prints port='0' width='0') tells nothing about a link.
+    return link if any(link[key] is not None for key in ('max_speed_gts', 'max_width', 'speed_gts', 'width')) else None
 
 
 def parse_pci_device(xml_text, what=NODE_DEVICE_XML):
