@@ -121,8 +121,11 @@ def _check_summary_agrees_with_lists(facts):
     for pf in pfs:
         if pf['num_vfs'] is not None:
             assert pf['num_vfs'] == len([vf for vf in vfs if vf['pf_address'] == pf['address']]), pf['address']
-    assert summary['passthrough_candidates'] == len([d for d in facts['passthrough_devices'] if d['candidate'] is True])
-    for entry in vfs + facts['passthrough_devices']:
+
+
+def _check_every_device_has_a_verdict(facts):
+    assert facts['summary']['passthrough_candidates'] == len([d for d in facts['passthrough_devices'] if d['candidate'] is True])
+    for entry in facts['virtual_functions'] + facts['passthrough_devices']:
         assert entry['candidate'] in (True, False, None)
         assert (entry['reason'] is None) == (entry['candidate'] is True), entry
 
@@ -135,3 +138,8 @@ def test_summary_agrees_with_the_lists_for_each_document_alone(fixture_xml, name
 def test_summary_agrees_with_the_lists_for_all_documents_together(fixture_xml):
     _check_summary_agrees_with_lists(sriov_from_xml([fixture_xml(name) for name in NODEDEV_FIXTURES],
                                                     domains=[fixture_xml('web01-hostdev-vf.domain.xml')]))
+
+
+@pytest.mark.parametrize('name', NODEDEV_FIXTURES)
+def test_every_device_has_a_candidate_verdict(fixture_xml, name):
+    _check_every_device_has_a_verdict(sriov_from_xml([fixture_xml(name)]))
