@@ -799,7 +799,8 @@ def rule_pci_devices(view, target, req):
             continue
         taken = ['%d in use' % used] if used else []
         if unviable:
-            taken.append('%d not passthrough candidates (%s)' % (unviable, ' | '.join(why_not)))
+            taken.append('%d %s (%s)' % (unviable, 'not a passthrough candidate' if unviable == 1 else 'not passthrough candidates',
+                                         ' | '.join(why_not)))
         return _fail('pci_device_insufficient', field, 'needs %d x %s:%s; the host has %d free and assignable (%d in all%s)'
                      % (count, vendor, device, possible, total, ''.join(', ' + part for part in taken)))
     return _worst(outcomes)

@@ -278,10 +278,10 @@ FAILS = [
     pytest.param('sriov', vm(pci_devices=[{'vendor': '10de', 'device': '2236', 'count': 2}]), 'pci_device_insufficient', 'pci_devices[0]',
                  'needs 2 x 10de:2236; the host has 1 free and assignable (1 in all)', id='pci_device_insufficient'),
     pytest.param('sriov', vm(pci_devices=[{'vendor': '8086', 'device': '1889', 'count': 2}]), 'pci_device_insufficient', 'pci_devices[0]',
-                 'needs 2 x 8086:1889; the host has 1 free and assignable (4 in all, 2 in use, 1 not passthrough candidates '
+                 'needs 2 x 8086:1889; the host has 1 free and assignable (4 in all, 2 in use, 1 not a passthrough candidate '
                  '(0000:3b:01.2: the host uses it: interface ens1f0v2 is up))', id='pci_device_insufficient-assigned-and-host-vfs'),
     pytest.param('debian12-vm', vm(pci_devices=[{'vendor': '1af4', 'device': '1041', 'count': 1}]), 'pci_device_insufficient',
-                 'pci_devices[0]', 'needs 1 x 1af4:1041; the host has 0 free and assignable (1 in all, 1 not passthrough candidates '
+                 'pci_devices[0]', 'needs 1 x 1af4:1041; the host has 0 free and assignable (1 in all, 1 not a passthrough candidate '
                  '(0000:00:03.0: the host has no IOMMU', id='pci_device_insufficient-no-iommu-and-host-nic'),
     pytest.param('sriov', vm(pci_devices=[{'vendor': '1a03', 'device': '2000', 'count': 1}]), 'pci_device_insufficient', 'pci_devices[0]',
                  '0000:04:00.0: the host uses it: it is the boot VGA device, which shows the host console', id='pci_device_insufficient-console'),
