@@ -230,53 +230,18 @@ def _block_devices(root):
 
 
 def read_iommu(root):
-    """``{groups, units}``: how many IOMMU groups the kernel made (``kernel/iommu_groups``)
-    and the IOMMU units it registered (``class/iommu``: dmar0, ivhd0, smmu3...).
+    """``{groups}``: how many IOMMU groups the kernel made (``kernel/iommu_groups``), None
+    when that directory does not exist.
 
     The groups decide whether the host has a working IOMMU: the kernel makes them only
-    when an IOMMU driver runs, whatever the firmware tables say, while not every driver
-    registers a unit in class/iommu. Groups named ``vfio-noiommu`` are the unsafe no-IOMMU
-    mode of VFIO, which gives no isolation and which libvirt does not use; they do not
-    count. Either value is None when its directory does not exist."""
+    while an IOMMU driver runs, whatever the firmware tables say, and VFIO needs them.
+    ``class/iommu`` is not asked, since not every IOMMU driver registers a unit there.
+    Groups named ``vfio-noiommu`` are VFIO's unsafe no-IOMMU mode, which isolates nothing
+    and which libvirt does not use; they do not count."""
     groups_dir = os.path.join(root, 'kernel', 'iommu_groups')
     try:
         groups = [name for name in os.listdir(groups_dir)
                   if read_file(os.path.join(groups_dir, name, 'name')) != 'vfio-noiommu']
     except OSError:
-        groups = None
-    try:
-        units = sorted(os.listdir(os.path.join(root, 'class', 'iommu')))
-    except OSError:
-        units = None
-    return {'groups': None if groups is None else len(groups), 'units': units}
-
-
-def read_pci_devices(root):
-    """Every PCI function under ``<root>/bus/pci/devices``, sorted by address.
-
-    None when the directory does not exist (no PCI bus, or /sys not mounted there).
-    A VF's ``vf_index`` comes from its PF's ``virtfnN`` link, so it is only known
-    when the PF is listed as well, as it always is on a real host.
-    """
-    devices_dir = os.path.join(root, 'bus', 'pci', 'devices')
-    try:
-        addresses = sorted(os.listdir(devices_dir))
-    except OSError:
-        return None
-    groups_dir = os.path.join(root, 'kernel', 'iommu_groups') + '/'
-    group_cache = {}
-    records = []
-    by_address = {}
-    for address in addresses:
-        record = _read_device(address.lower(), devices_dir + '/' + address + '/', groups_dir, group_cache)
-        records.append(record)
-        by_address[record['address']] = record
-    for address, disks in _block_devices(root).items():
-        if address in by_address:
-            by_address[address]['block_devices'] = disks
-    for record in records:
-        for index, vf_address in record['virtfns'].items():
-            vf = by_address.get(vf_address)
-            if vf is not None and vf['physfn'] == record['address']:
-                vf['vf_index'] = index
-    return records
+        return {'groups': None}
+    return {'groups': len(groups)}
