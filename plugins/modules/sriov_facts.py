@@ -15,8 +15,8 @@ description:
   - Lists the SR-IOV physical functions (PFs), their virtual functions (VFs) and the other
     PCI devices a VM may be given (GPUs and 3D controllers, NVMe, network functions that are
     neither PF nor VF, accelerators), and returns them as C(ansible_facts.sriov).
-  - Says for each device and VF whether it is a passthrough candidate: the host has an IOMMU,
-    the device's IOMMU group is viable, and the host itself uses nothing on it (an interface
+  - Says for each device and VF whether it is a passthrough candidate, that is whether the host
+    has an IOMMU, the device's IOMMU group is viable, and the host itself uses nothing on it (an interface
     that is up, has addresses or carries a route; a disk or partition that is mounted, swap or
     held by device-mapper; the boot console). Devices that are not are still listed, with the
     reason.
@@ -111,9 +111,9 @@ ansible_facts:
               C(interfaces) (each C(name), C(mac), C(mtu), C(link_state), C(speed_mbps), C(eswitch_mode),
               C(admin_up), C(master)), the first interface's C(interface), C(mac), C(mtu), C(link_state),
               C(speed_mbps), C(eswitch_mode), and C(sources).
-            - C(pcie_link) is C({max_speed_gts, max_width, speed_gts, width, port}): what the device and its
-              slot can do, what was trained, and the port number (libvirt only); V(null) when neither a speed
-              nor a width is known. Every entry below has it too.
+            - C(pcie_link) holds C(max_speed_gts) and C(max_width) (what the device and its slot can do),
+              C(speed_gts) and C(width) (what was trained) and C(port) (the port number, libvirt only); it is
+              V(null) when neither a speed nor a width is known. Every entry below has it too.
           returned: always
           type: list
           elements: dict

@@ -245,3 +245,34 @@ def read_iommu(root):
     except OSError:
         return {'groups': None}
     return {'groups': len(groups)}
+
+
+def read_pci_devices(root):
+    """Every PCI function under ``<root>/bus/pci/devices``, sorted by address.
+
+    None when the directory does not exist (no PCI bus, or /sys not mounted there).
+    A VF's ``vf_index`` comes from its PF's ``virtfnN`` link, so it is only known
+    when the PF is listed as well, as it always is on a real host.
+    """
+    devices_dir = os.path.join(root, 'bus', 'pci', 'devices')
+    try:
+        addresses = sorted(os.listdir(devices_dir))
+    except OSError:
+        return None
+    groups_dir = os.path.join(root, 'kernel', 'iommu_groups') + '/'
+    group_cache = {}
+    records = []
+    by_address = {}
+    for address in addresses:
+        record = _read_device(address.lower(), devices_dir + '/' + address + '/', groups_dir, group_cache)
+        records.append(record)
+        by_address[record['address']] = record
+    for address, disks in _block_devices(root).items():
+        if address in by_address:
+            by_address[address]['block_devices'] = disks
+    for record in records:
+        for index, vf_address in record['virtfns'].items():
+            vf = by_address.get(vf_address)
+            if vf is not None and vf['physfn'] == record['address']:
+                vf['vf_index'] = index
+    return records
