@@ -122,4 +122,3 @@ def read_host_use(proc_root):
         'routes': read_routes(proc_root),
         'ipv6_address_interfaces': read_ipv6_address_interfaces(proc_root),
     }
-
