@@ -41,8 +41,8 @@ def merge_records(*sources):
                 for key, value in record.items():
                     if key != 'source' and current.get(key) in _EMPTY and value not in _EMPTY:
                         current[key] = value
-                    elif isinstance(current.get(key), dict) and isinstance(value, dict) and key != 'virtfns':
-                        # pcie_link: sysfs knows no port number, libvirt does.
+                    elif key == 'pcie_link' and current.get(key) and value:
+                        # sysfs knows no port number, libvirt does.
                         current[key] = dict(value, **dict((k, v) for k, v in current[key].items() if v is not None))
             if record['source'] not in current['sources']:
                 current['sources'].append(record['source'])
