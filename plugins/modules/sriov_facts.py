@@ -15,8 +15,13 @@ description:
   - Lists the SR-IOV physical functions (PFs), their virtual functions (VFs) and the other
     PCI devices a VM may be given (GPUs and 3D controllers, NVMe, network functions that are
     neither PF nor VF, accelerators), and returns them as C(ansible_facts.sriov).
-  - Sources are merged per PCI address. sysfs (C(bus/pci/devices), C(class/net)) is read
-    when the URI is local or not given; libvirt node devices and the domains' XML are read
+  - Says for each device and VF whether it is a passthrough candidate, that is whether the host
+    has an IOMMU, the device's IOMMU group is viable, and the host itself uses nothing on it (an interface
+    that is up, has addresses or carries a route; a disk or partition that is mounted, swap or
+    held by device-mapper; the boot console). Devices that are not are still listed, with the
+    reason.
+  - Sources are merged per PCI address. sysfs (C(bus/pci/devices), C(class/net), C(block),
+    C(kernel/iommu_groups)) and /proc are read when the URI is local or not given; libvirt node devices and the domains' XML are read
     when O(uri) is given; the VF settings kept on the PF (MAC, VLAN, trust, spoof checking)
     come from C(ip -json -details link show) when the host's own /sys is read.
     Each device lists in C(sources) who told about it.
@@ -36,6 +41,15 @@ options:
       - Where the host's C(/sys) is mounted, for running inside a container.
     type: path
     default: /sys
+  proc_root:
+    description:
+      - Where the host's C(/proc) is mounted, for running inside a container. Its mounts
+        (C(self/mountinfo)), C(swaps), routes (C(net/route), C(net/ipv6_route)) and IPv6
+        addresses (C(net/if_inet6)) tell which devices the host uses, and so which are
+        passthrough candidates.
+      - Read only when sysfs is read, since both must describe the same host.
+    type: path
+    default: /proc
   uri:
     description:
       - libvirt connection URI. When given, node devices and the PCI devices assigned to
@@ -53,7 +67,7 @@ requirements:
 notes:
   - The offline twin P(virtumancer.hostcaps.sriov_from_xml#filter) builds the same structure
     from saved C(virsh nodedev-dumpxml) documents.
-  - C(free_vfs) feeds the C(SRIOV_NET_VF) resource and free GPUs the C(PGPU) resource of
+  - C(free_vfs) feeds the C(SRIOV_NET_VF) resource and GPUs that are passthrough candidates the C(PGPU) resource of
     P(virtumancer.hostcaps.host_resources#filter); the traits C(HW_NIC_SRIOV),
     C(HW_NIC_SRIOV_TRUSTED) and C(CUSTOM_PCI_<VENDOR>_<DEVICE>) come from
     P(virtumancer.hostcaps.host_traits#filter).
@@ -93,10 +107,13 @@ ansible_facts:
           description:
             - One entry per PF. Ids are 4 lower-case hex digits, C(class_id) 6.
             - Keys C(address), C(vendor_id), C(device_id), C(vendor_name), C(device_name), C(class_id),
-              C(driver), C(numa_node), C(iommu_group), C(total_vfs), C(num_vfs), C(vf_device_id),
-              C(interfaces) (each C(name), C(mac), C(mtu), C(link_state), C(speed_mbps), C(eswitch_mode)),
-              the first interface's C(interface), C(mac), C(mtu), C(link_state), C(speed_mbps),
-              C(eswitch_mode), C(pci_express) and C(sources).
+              C(driver), C(numa_node), C(iommu_group), C(pcie_link), C(total_vfs), C(num_vfs), C(vf_device_id),
+              C(interfaces) (each C(name), C(mac), C(mtu), C(link_state), C(speed_mbps), C(eswitch_mode),
+              C(admin_up), C(master)), the first interface's C(interface), C(mac), C(mtu), C(link_state),
+              C(speed_mbps), C(eswitch_mode), and C(sources).
+            - C(pcie_link) holds C(max_speed_gts) and C(max_width) (what the device and its slot can do),
+              C(speed_gts) and C(width) (what was trained) and C(port) (the port number, libvirt only); it is
+              V(null) when neither a speed nor a width is known. Every entry below has it too.
           returned: always
           type: list
           elements: dict
@@ -104,7 +121,10 @@ ansible_facts:
           description:
             - One entry per VF. Keys C(address), C(pf_address), C(vf_index), the ids and names, C(driver),
               C(passthrough_ready) (bound to vfio-pci), C(interface), C(mac), C(vlan), C(trust),
-              C(spoofchk), C(assigned_to) (the domain using it), C(numa_node), C(iommu_group), C(sources).
+              C(spoofchk), C(assigned_to) (the domain using it), C(numa_node), C(iommu_group), C(pcie_link),
+              C(candidate), C(reason), C(iommu_group_peers), C(sources).
+            - A VF known only from its PF's node device XML has its address, PF, index and the PF's
+              C(sources); every other key is V(null).
           returned: always
           type: list
           elements: dict
@@ -112,20 +132,38 @@ ansible_facts:
           description:
             - GPUs and 3D controllers (class 03xx), NVMe (0108), network functions that are neither PF nor
               VF (02xx) and accelerators (12xx). C(kind) is C(gpu), C(nvme), C(network) or C(accelerator).
+            - C(candidate) is V(true) when a VM can be given the device without taking something from the
+              host, V(false) when not and V(null) when that is unknown; C(reason) says why for V(false) and
+              V(null) (V(null) for a candidate). C(iommu_group_peers) are the other non-bridge members of its
+              IOMMU group, which go to the same VM.
             - C(iommu_group_viable) is true when every device of the IOMMU group is bound to vfio-pci or
-              pci-stub or is a bridge, V(null) when that cannot be told.
+              pci-stub or is a bridge right now, V(null) when that cannot be told.
           returned: always
           type: list
           elements: dict
+          sample:
+            - address: "0000:00:03.0"
+              kind: network
+              driver: virtio-pci
+              iommu_group: null
+              candidate: false
+              reason: >-
+                the host has no IOMMU: the kernel made no IOMMU groups (turn on VT-d or AMD-Vi in the firmware
+                and boot with intel_iommu=on or amd_iommu=on); the host uses it: interface eth0 is up, has IPv6
+                addresses and carries the default route
+              iommu_group_peers: null
         summary:
           description:
-            - C(capable) (any PF), C(configured) (any VF), C(max_vfs) (sum of the PFs' total_vfs),
-              C(total_vfs) (VFs that exist), C(free_vfs) (VFs no domain uses; V(null) without O(uri)),
-              C(assignments_known), C(passthrough_by_vendor) (count per vendor name or id).
+            - C(capable) (any PF), C(configured) (any VF), C(max_vfs) (sum of the PFs' total_vfs, V(null) when one
+              is unknown), C(total_vfs) (VFs listed), C(free_vfs) (VFs no domain uses; V(null) without O(uri)),
+              C(assignments_known), C(passthrough_by_vendor) (count per vendor name or id),
+              C(passthrough_candidates) (devices with C(candidate=true)), C(iommu_active) (the kernel made IOMMU
+              groups; V(null) when sysfs was not read), C(iommu_groups) (how many).
           returned: always
           type: dict
           sample: {capable: true, configured: true, max_vfs: 128, total_vfs: 4, free_vfs: 2,
-                   assignments_known: true, passthrough_by_vendor: {NVIDIA Corporation: 1}}
+                   assignments_known: true, passthrough_by_vendor: {NVIDIA Corporation: 1},
+                   passthrough_candidates: 1, iommu_active: true, iommu_groups: 112}
         errors:
           description: One C({source, message}) entry per source that could not be read.
           returned: always
@@ -143,6 +181,7 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             sysfs_root=dict(type='path', default='/sys'),
+            proc_root=dict(type='path', default='/proc'),
             uri=dict(type='str'),
             read_only=dict(type='bool', default=True),
         ),
@@ -171,7 +210,8 @@ def main():
             return out
 
     try:
-        facts = gather_sriov(sysfs_root, conn, ip_link_json)
+        facts = gather_sriov(sysfs_root, conn, ip_link_json,
+                             proc_root=module.params['proc_root'] if sysfs_root is not None else None)
     finally:
         if conn is not None:
             conn.close()

@@ -9,6 +9,10 @@ Device directories live under ``devices/pci<domain>:00/`` (or under a bridge);
 here follows links the way it must on a host. Attribute files hold the kernel's text
 (``0x8086\\n``, ``0x020000\\n``, ``-1\\n``).
 
+``ProcTree`` is the matching fake /proc: the mounts (``self/mountinfo``), ``swaps``,
+routes (``net/route``, ``net/ipv6_route``) and IPv6 addresses (``net/if_inet6``) that
+tell which devices the host uses, in the kernel's formats.
+
 The scenario functions build one host each and return the addresses they made, for
 tests and for the benchmark under tests/bench.
 """
@@ -54,7 +58,8 @@ class SysfsTree:
     def __init__(self, path):
         self.root = str(path)
         self._device_dirs = {}
-        for part in ('bus/pci/devices', 'bus/pci/drivers', 'class/net', 'kernel/iommu_groups', 'devices'):
+        for part in ('bus/pci/devices', 'bus/pci/drivers', 'class/net', 'class/block', 'class/iommu', 'block',
+                     'kernel/iommu_groups', 'devices/virtual/block'):
             os.makedirs(self.path(part))
 
     def path(self, *parts):
@@ -149,14 +154,23 @@ class SysfsTree:
         _write(os.path.join(pf_dir, 'sriov_numvfs'), str(count))
         return vf_dir
 
-    def netdev(self, address, name, mac, mtu=1500, operstate='up', speed=-1, eswitch_mode=None, ifindex=2):
+    def netdev(self, address, name, mac, mtu=1500, operstate='up', speed=-1, eswitch_mode=None, ifindex=2,
+               admin_up=None, under=None):
         """Network device ``name`` of the function: ``<dev>/net/<name>/`` with its
         attributes, and ``class/net/<name>`` linking to it. ``eswitch_mode`` writes
-        ``compat/devlink/mode`` as mlx5 does."""
+        ``compat/devlink/mode`` as mlx5 does. ``admin_up`` sets IFF_UP in ``flags``
+        (default: up when the link is); ``under`` nests ``net/`` in a child device, as
+        virtio-net does (``<dev>/virtio2/net/eth0``)."""
         device_dir = self._device_dirs[address]
+        if under is not None:
+            device_dir = os.path.join(device_dir, under)
         net_dir = os.path.join(device_dir, 'net', name)
+        if admin_up is None:
+            admin_up = operstate == 'up'
         attrs = {'address': mac, 'mtu': str(mtu), 'operstate': operstate, 'speed': str(speed),
                  'type': '1', 'ifindex': str(ifindex), 'carrier': '1' if operstate == 'up' else '0',
+                 # IFF_BROADCAST | IFF_MULTICAST, plus IFF_UP and IFF_RUNNING when up
+                 'flags': '0x1003' if admin_up else '0x1002',
                  'uevent': 'INTERFACE=%s\nIFINDEX=%d' % (name, ifindex)}
         for attr, value in attrs.items():
             _write(os.path.join(net_dir, attr), value)
@@ -165,6 +179,44 @@ class SysfsTree:
         _symlink(device_dir, os.path.join(net_dir, 'device'))
         _symlink(net_dir, self.path('class', 'net', name))
         return net_dir
+
+    def disk(self, address, name, dev, under, partitions=(), size=1953525168):
+        """Disk ``name`` (``dev`` is ``major:minor``) of the function at
+        ``<dev>/<under>/<name>`` (``nvme/nvme0`` for NVMe, ``virtio1/block`` for
+        virtio-blk), with ``block/<name>`` and ``class/block/<name>`` linking to it.
+        ``partitions`` are (name, dev) pairs, subdirectories with a ``partition`` file."""
+        disk_dir = os.path.join(self._device_dirs[address], under, name)
+        for attr, value in (('dev', dev), ('size', str(size)), ('removable', '0'), ('ro', '0'),
+                            ('uevent', 'MAJOR=%s\nMINOR=%s\nDEVNAME=%s\nDEVTYPE=disk' % (tuple(dev.split(':')) + (name,)))):
+            _write(os.path.join(disk_dir, attr), value)
+        for subdir in ('holders', 'slaves', 'queue', 'power'):
+            os.makedirs(os.path.join(disk_dir, subdir))
+        _symlink(disk_dir, self.path('block', name))
+        _symlink(disk_dir, self.path('class', 'block', name))
+        for number, (part, part_dev) in enumerate(partitions, 1):
+            part_dir = os.path.join(disk_dir, part)
+            for attr, value in (('dev', part_dev), ('partition', str(number)), ('start', str(2048 * number)),
+                                ('size', '1048576'), ('uevent', 'DEVNAME=%s\nDEVTYPE=partition' % part)):
+                _write(os.path.join(part_dir, attr), value)
+            for subdir in ('holders', 'power'):
+                os.makedirs(os.path.join(part_dir, subdir))
+            _symlink(part_dir, self.path('class', 'block', part))
+        return disk_dir
+
+    def holder(self, disk, part, name, dev):
+        """Device-mapper device ``name`` (``dm-0``) built on ``part`` of ``disk`` (or on
+        the whole disk when ``part`` is None): ``holders/<name>`` there and
+        ``slaves/<part>`` in the virtual block device."""
+        held = os.path.realpath(self.path('block', disk))
+        if part is not None:
+            held = os.path.join(held, part)
+        dm_dir = self.path('devices', 'virtual', 'block', name)
+        _write(os.path.join(dm_dir, 'dev'), dev)
+        _write(os.path.join(dm_dir, 'dm', 'name'), 'vg0-root')
+        _symlink(held, os.path.join(dm_dir, 'slaves', os.path.basename(held)))
+        _symlink(dm_dir, os.path.join(held, 'holders', name))
+        _symlink(dm_dir, self.path('block', name))
+        return dm_dir
 
     def make_unreadable(self, address, attr):
         """Turn attribute ``attr`` (relative to the device, ``net/eth0/speed`` too) into
@@ -182,6 +234,68 @@ class SysfsTree:
         return path
 
 
+class ProcTree:
+    """A fake /proc under ``path`` for what the host uses; ``root`` is the proc root.
+
+    Starts as a host with only pseudo file systems mounted, no swap, no routes and only
+    lo's IPv6 address; the methods add to that."""
+
+    _MOUNTINFO_HEAD = [
+        '22 1 0:21 / /proc rw,relatime shared:5 - proc proc rw',
+        '23 1 0:22 / /sys rw,relatime shared:6 - sysfs sysfs rw',
+        '24 1 0:6 / /dev rw,relatime shared:2 - devtmpfs devtmpfs rw,size=12334192k,mode=755',
+    ]
+
+    def __init__(self, path):
+        self.root = str(path)
+        self._mounts = list(self._MOUNTINFO_HEAD)
+        self._swaps = []
+        self._routes = []
+        self._routes6 = ['00000000000000000000000000000001 80 00000000000000000000000000000000 00 '
+                         '00000000000000000000000000000000 00000000 00000002 00000000 80200001       lo']
+        self._addresses6 = ['00000000000000000000000000000001 01 80 10 80       lo']
+        self._write()
+
+    def _write(self):
+        _write(os.path.join(self.root, 'self', 'mountinfo'), '\n'.join(self._mounts))
+        _write(os.path.join(self.root, 'swaps'), '\n'.join(
+            ['Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority'] + self._swaps))
+        _write(os.path.join(self.root, 'net', 'route'), '\n'.join(
+            ['Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT'] + self._routes))
+        _write(os.path.join(self.root, 'net', 'ipv6_route'), '\n'.join(self._routes6))
+        _write(os.path.join(self.root, 'net', 'if_inet6'), '\n'.join(self._addresses6))
+
+    def mount(self, source, dev, mount_point, fstype='ext4'):
+        """A mount of ``source`` (``/dev/nvme0n1p2``) whose device number is ``dev``."""
+        self._mounts.append('%d 1 %s / %s rw,relatime shared:1 - %s %s rw' % (
+            30 + len(self._mounts), dev, mount_point.replace(' ', '\\040'), fstype, source))
+        self._write()
+
+    def swap(self, path, kind='partition'):
+        self._swaps.append('%s\t\t\t\t%s\t8388604\t\t0\t\t-2' % (path, kind))
+        self._write()
+
+    def route(self, interface, destination='00000000', gateway='010200C0', mask='00000000'):
+        """An IPv4 route in the main table, in net/route's little-endian hex (the
+        default: 0.0.0.0/0 via 192.0.2.1)."""
+        self._routes.append('%s\t%s\t%s\t0003\t0\t0\t0\t%s\t0\t0\t0' % (interface, destination, gateway, mask))
+        self._write()
+
+    def address6(self, interface, address='fd000000000000000000000000000002', index=2):
+        """An IPv6 address of ``interface`` and its local route, as the kernel adds it."""
+        self._addresses6.append('%s %02x 40 00 80 %8s' % (address, index, interface))
+        self._routes6.append('%s 80 00000000000000000000000000000000 00 00000000000000000000000000000000 '
+                             '00000000 00000003 00000000 80200001 %8s' % (address, interface))
+        self._write()
+
+
+def pcie_link(speed, width, max_speed=None, max_width=None):
+    """The link attribute files of a PCIe function, in the kernel's text (``8.0 GT/s PCIe``
+    since Linux 5.4, ``Unknown``): pass them to ``SysfsTree.pci`` as keywords."""
+    return {'current_link_speed': speed, 'current_link_width': width,
+            'max_link_speed': max_speed or speed, 'max_link_width': max_width or width}
+
+
 # Scenarios: one host each, named after the hardware. Each returns the addresses made.
 
 def intel_e810_4vf(tree):
@@ -189,7 +303,7 @@ def intel_e810_4vf(tree):
     VFs 0 and 1 bound to vfio-pci for passthrough, 2 and 3 to iavf with netdevs."""
     pf = '0000:3b:00.0'
     tree.sriov_pf(pf, '8086', '1593', vf_device='1889', total_vfs=128, driver='ice', numa=0,
-                  iommu_group=40, subsystem=('8086', '0005'))
+                  iommu_group=40, subsystem=('8086', '0005'), **pcie_link('16.0 GT/s PCIe', 16))
     tree.netdev(pf, 'ens1f0', 'b4:96:91:aa:bb:00', mtu=9000, speed=25000, ifindex=4)
     vfs = ['0000:3b:01.%d' % index for index in range(4)]
     for index, vf in enumerate(vfs):
@@ -282,3 +396,50 @@ def synthetic_pfs(tree, pfs=8, vfs=64):
                             speed=25000)
             made['vfs'].append(vf)
     return made
+
+
+def debian12_virtio_vm(tree, proc):
+    """This test machine: a Debian 12 KVM guest on q35 without a virtual IOMMU. Host
+    bridge 0000:00:00.0 (8086:0d57, no driver), virtio-blk 0000:00:02.0 (1af4:1042)
+    holding vda, mounted on /, and virtio-net 0000:00:03.0 (1af4:1041), its only NIC,
+    carrying eth0: up, with an IPv6 address and the default route. The kernel made no
+    IOMMU groups and class/iommu is empty."""
+    tree.pci('0000:00:00.0', '8086', '0d57', '060000', subsystem=('1af4', '1100'))
+    tree.pci('0000:00:02.0', '1af4', '1042', '018000', driver='virtio-pci', subsystem=('1af4', '1100'))
+    tree.disk('0000:00:02.0', 'vda', '254:0', under='virtio1/block')
+    tree.pci('0000:00:03.0', '1af4', '1041', '020000', driver='virtio-pci', subsystem=('1af4', '1100'))
+    tree.netdev('0000:00:03.0', 'eth0', '02:fc:00:00:00:01', mtu=1400, under='virtio2')
+    proc.mount('/dev/vda', '254:0', '/')
+    proc.route('eth0')
+    proc.route('eth0', destination='000200C0', gateway='00000000', mask='00FFFFFF')
+    proc.address6('eth0')
+    return {'nic': '0000:00:03.0', 'disk_controller': '0000:00:02.0', 'host_bridge': '0000:00:00.0'}
+
+
+def nvme_root_and_spares(tree, proc):
+    """Three Samsung PM9A3 NVMe drives (144d:a80a, class 010802, nvme), each alone in its
+    IOMMU group: nvme0n1 holds the host's /boot/efi, / and swap partitions; nvme1n1 is an
+    LVM physical volume under dm-0, mounted on /var/lib/libvirt/images; nvme2n1 is
+    unused."""
+    drives = ['0000:3d:00.0', '0000:3e:00.0', '0000:3f:00.0']
+    for index, address in enumerate(drives):
+        tree.pci(address, '144d', 'a80a', '010802', driver='nvme', numa=0, iommu_group=20 + index,
+                 subsystem=('144d', 'a801'))
+    tree.disk(drives[0], 'nvme0n1', '259:0', under='nvme/nvme0',
+              partitions=[('nvme0n1p1', '259:1'), ('nvme0n1p2', '259:2'), ('nvme0n1p3', '259:3')])
+    tree.disk(drives[1], 'nvme1n1', '259:4', under='nvme/nvme1')
+    tree.holder('nvme1n1', None, 'dm-0', '253:0')
+    tree.disk(drives[2], 'nvme2n1', '259:5', under='nvme/nvme2')
+    proc.mount('/dev/nvme0n1p2', '259:2', '/')
+    proc.mount('/dev/nvme0n1p1', '259:1', '/boot/efi', fstype='vfat')
+    proc.mount('/dev/mapper/vg0-images', '253:0', '/var/lib/libvirt/images', fstype='xfs')
+    proc.swap('/dev/nvme0n1p3')
+    return {'root': drives[0], 'lvm': drives[1], 'spare': drives[2]}
+
+
+def aspeed_bmc_vga(tree):
+    """The BMC's ASPEED AST2500 (1a03:2000, VGA 030000, ast) that draws the host console
+    (boot_vga 1), alone in its IOMMU group."""
+    vga = '0000:04:00.0'
+    tree.pci(vga, '1a03', '2000', '030000', driver='ast', numa=0, iommu_group=7, subsystem=('15d9', '1b95'), boot_vga=1)
+    return {'vga': vga}

@@ -91,23 +91,32 @@ def _addresses(nodes):
     return [address for address in (address_attributes(node) for node in nodes) if address is not None]
 
 
-def _pci_express(pci):
-    """The trained link (``validity='sta'``; ``cap`` is only what the device could do).
-    A VF has no link of its own and a link that is down has none trained: the kernel
-    reads zero there and libvirt prints ``width='0'`` without a speed. Both are unknown,
-    so the result is None unless the speed or the width is known."""
-    link = pci.find("pci-express/link[@validity='sta']")
-    if link is None:
-        return None
+def _gts(value):
     try:
-        speed = float(link.get('speed')) if link.get('speed') else None
+        return (float(value) or None) if value else None
     except ValueError:
-        speed = None
-    width = to_int(link.get('width'))
-    speed, width = speed or None, width or None
-    if speed is None and width is None:
         return None
-    return {'link_speed_gts': speed, 'link_width': width}
+
+
+def _pcie_link(pci):
+    """``<pci-express>``: ``validity='cap'`` is what the device and its port can do
+    (``max_*``, and ``port``, the port number of the link), ``validity='sta'`` what was
+    trained. A VF has no link of its own and a link that is down trained none: the kernel
+    reads zero there and libvirt prints ``width='0'`` without a speed; both are unknown.
+    None when neither a speed nor a width is known."""
+    cap = pci.find("pci-express/link[@validity='cap']")
+    sta = pci.find("pci-express/link[@validity='sta']")
+    cap = {} if cap is None else cap.attrib
+    sta = {} if sta is None else sta.attrib
+    link = {
+        'max_speed_gts': _gts(cap.get('speed')),
+        'max_width': to_int(cap.get('width')) or None,
+        'speed_gts': _gts(sta.get('speed')),
+        'width': to_int(sta.get('width')) or None,
+        'port': to_int(cap.get('port')),
+    }
+    # A port number alone (a VF prints port='0' width='0') tells nothing about a link.
+    return link if any(link[key] is not None for key in ('max_speed_gts', 'max_width', 'speed_gts', 'width')) else None
 
 
 def parse_pci_device(xml_text, what=NODE_DEVICE_XML):
@@ -116,7 +125,7 @@ def parse_pci_device(xml_text, what=NODE_DEVICE_XML):
 
     libvirt knows no subsystem IDs and no VF index; those stay None for the sysfs
     reader and the merge to fill. Net devices are separate node devices whose parent is
-    the PCI device, so ``netdevs`` is always empty here.
+    the PCI device, so ``netdevs`` is always empty here and ``block_devices`` unknown.
     """
     root = parse_xml(xml_text, 'device', what)
     pci = root.find("capability[@type='pci']")
@@ -155,6 +164,9 @@ def parse_pci_device(xml_text, what=NODE_DEVICE_XML):
         'vf_index': None,
         'virtfns': dict(enumerate(vf_addresses)),
         'netdevs': [],
-        'pci_express': _pci_express(pci),
+        # What the host does with the function is only in sysfs and /proc.
+        'block_devices': None,
+        'boot_vga': None,
+        'pcie_link': _pcie_link(pci),
         'source': 'libvirt',
     }

@@ -4,8 +4,9 @@
 """PCI device records from the kernel's ``bus/pci/devices`` in /sys.
 
 One record per PCI function: identity (vendor, device, subsystem, class), binding
-(driver), placement (NUMA node, IOMMU group and its members), SR-IOV (capability,
-VF counts, PF/VF links) and the network devices the function carries. The libvirt
+(driver), placement (NUMA node, IOMMU group and its members), the PCIe link,
+SR-IOV (capability, VF counts, PF/VF links), and the network and block devices the
+function carries, which tell whether the host uses it. The libvirt
 node device parser returns records with the same keys (``source`` tells them apart),
 so the two can be merged. ``None`` means the kernel did not expose the value; an
 attribute that cannot be read never drops the device.
@@ -16,6 +17,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
+import re
 
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.discovery.sysfs import read_file
 
@@ -43,6 +45,11 @@ def _hex_id(text, width):
     return text.zfill(width)
 
 
+_PCI_ADDRESS = re.compile(r'^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$')
+# IFF_UP in include/uapi/linux/if.h: the interface is administratively up.
+_IFF_UP = 0x1
+
+
 def _int(text):
     if text is None:
         return None
@@ -50,6 +57,38 @@ def _int(text):
         return int(text)
     except ValueError:
         return None
+
+
+def _hex_int(text):
+    try:
+        return int(text, 16) if text else None
+    except ValueError:
+        return None
+
+
+def _gts(text):
+    """``8.0 GT/s PCIe`` (or ``8 GT/s`` before Linux 5.4) -> 8.0; ``Unknown`` -> None."""
+    try:
+        return float(text.split()[0]) or None
+    except (AttributeError, IndexError, ValueError):
+        return None
+
+
+def _pcie_link(prefix, names):
+    """The link from ``max_link_speed``/``max_link_width`` (what the device and its
+    slot can do) and ``current_link_*`` (what was trained). Functions without a PCIe
+    link (integrated endpoints, VFs) have no such files or read Unknown and 0."""
+    if 'max_link_speed' not in names and 'current_link_speed' not in names:
+        return None
+    link = {
+        'max_speed_gts': _gts(read_file(prefix + 'max_link_speed')),
+        'max_width': _int(read_file(prefix + 'max_link_width')) or None,
+        'speed_gts': _gts(read_file(prefix + 'current_link_speed')),
+        'width': _int(read_file(prefix + 'current_link_width')) or None,
+        # sysfs does not say which port of the link the function is.
+        'port': None,
+    }
+    return link if any(value is not None for value in link.values()) else None
 
 
 def _link_name(path):
@@ -70,6 +109,7 @@ def _netdevs(net_dir):
     for name in names:
         prefix = net_dir + '/' + name + '/'
         speed = _int(read_file(prefix + 'speed'))
+        flags = _hex_int(read_file(prefix + 'flags'))
         netdevs.append({
             'name': name,
             'mac': read_file(prefix + 'address'),
@@ -80,6 +120,9 @@ def _netdevs(net_dir):
             # mlx5 (and drivers copying it) expose the devlink eswitch mode here;
             # others need devlink netlink, which a file reader cannot ask.
             'eswitch_mode': read_file(prefix + 'compat/devlink/mode'),
+            'admin_up': None if flags is None else bool(flags & _IFF_UP),
+            # A bridge or bond port: the host uses it through its master.
+            'master': _link_name(prefix + 'master'),
         })
     return netdevs
 
@@ -142,8 +185,66 @@ def _read_device(address, prefix, groups_dir, group_cache):
     virtfns.sort()
     record['virtfns'] = dict(virtfns)
     record['netdevs'] = _device_netdevs(prefix, names)
+    record['block_devices'] = []
+    # Only VGA-class functions have boot_vga; 1 marks the one the firmware drew the console on.
+    boot_vga = read_file(prefix + 'boot_vga') if 'boot_vga' in names else None
+    record['boot_vga'] = None if boot_vga is None else boot_vga == '1'
+    record['pcie_link'] = _pcie_link(prefix, names)
     record['source'] = 'sysfs'
     return record
+
+
+def _block_device(path, name):
+    holders = path + '/holders'
+    try:
+        held_by = sorted(os.listdir(holders))
+    except OSError:
+        held_by = None
+    return {'name': name, 'dev': read_file(path + '/dev'), 'holders': held_by}
+
+
+def _block_devices(root):
+    """``{pci address: [disk]}`` for every disk in ``block`` whose device path runs
+    through a PCI function; a disk belongs to the deepest one (the controller, not the
+    bridges above it). Each disk lists its partitions, each with its own holders."""
+    block_dir = os.path.join(root, 'block')
+    try:
+        names = sorted(os.listdir(block_dir))
+    except OSError:
+        return {}
+    by_address = {}
+    for name in names:
+        path = os.path.realpath(os.path.join(block_dir, name))
+        addresses = [part for part in path.split('/') if _PCI_ADDRESS.match(part)]
+        if not addresses:
+            continue
+        disk = _block_device(path, name)
+        try:
+            children = sorted(os.listdir(path))
+        except OSError:
+            children = []
+        disk['partitions'] = [_block_device(path + '/' + child, child) for child in children
+                              if os.path.exists(path + '/' + child + '/partition')]
+        by_address.setdefault(addresses[-1], []).append(disk)
+    return by_address
+
+
+def read_iommu(root):
+    """``{groups}``: how many IOMMU groups the kernel made (``kernel/iommu_groups``), None
+    when that directory does not exist.
+
+    The groups decide whether the host has a working IOMMU: the kernel makes them only
+    while an IOMMU driver runs, whatever the firmware tables say, and VFIO needs them.
+    ``class/iommu`` is not asked, since not every IOMMU driver registers a unit there.
+    Groups named ``vfio-noiommu`` are VFIO's unsafe no-IOMMU mode, which isolates nothing
+    and which libvirt does not use; they do not count."""
+    groups_dir = os.path.join(root, 'kernel', 'iommu_groups')
+    try:
+        groups = [name for name in os.listdir(groups_dir)
+                  if read_file(os.path.join(groups_dir, name, 'name')) != 'vfio-noiommu']
+    except OSError:
+        return {'groups': None}
+    return {'groups': len(groups)}
 
 
 def read_pci_devices(root):
@@ -166,6 +267,9 @@ def read_pci_devices(root):
         record = _read_device(address.lower(), devices_dir + '/' + address + '/', groups_dir, group_cache)
         records.append(record)
         by_address[record['address']] = record
+    for address, disks in _block_devices(root).items():
+        if address in by_address:
+            by_address[address]['block_devices'] = disks
     for record in records:
         for index, vf_address in record['virtfns'].items():
             vf = by_address.get(vf_address)

@@ -94,11 +94,12 @@ def sriov_net_vf(facts, sriov):
 
 
 def pgpu(facts, sriov):
-    """GPUs and 3D controllers a VM may be given; those a domain uses are used."""
+    """GPUs and 3D controllers a VM may be given: passthrough candidates only, so not
+    the host's console or a GPU without an IOMMU; those a domain uses are used."""
     devices = dig(sriov, 'passthrough_devices')
     if not isinstance(devices, list):
         return None
-    gpus = [d for d in devices if isinstance(d, dict) and d.get('kind') == 'gpu']
+    gpus = [d for d in devices if isinstance(d, dict) and d.get('kind') == 'gpu' and d.get('candidate') is True]
     return len(gpus), len([d for d in gpus if d.get('assigned_to')])
 
 

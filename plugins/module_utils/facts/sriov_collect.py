@@ -16,16 +16,19 @@ from ansible_collections.virtumancer.hostcaps.plugins.module_utils.discovery.ipr
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.discovery.libvirt_conn import libvirt_message
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.discovery.node_device import parse_pci_device
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.discovery.pci_ids import lookup_pci_names
-from ansible_collections.virtumancer.hostcaps.plugins.module_utils.discovery.pci_sysfs import read_pci_devices
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.discovery.pci_sysfs import read_iommu, read_pci_devices
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.discovery.procfs import HOST_USE_FILES, read_host_use
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.sriov import build_sriov, merge_records
 
 
-def gather_sriov(sysfs_root=None, conn=None, ip_link_json=None, pci_ids_paths=None):
+def gather_sriov(sysfs_root=None, conn=None, ip_link_json=None, pci_ids_paths=None, proc_root=None):
     """``ansible_facts.sriov`` from whichever sources are given.
 
-    ``sysfs_root``: read the PCI devices there (None: not this host). ``conn``: a libvirt
-    connection for node devices and domain assignments. ``ip_link_json``: a callable
-    returning ``ip -json -details link show`` output, or None.
+    ``sysfs_root``: read the PCI devices there (None: not this host). ``proc_root``: the
+    same host's /proc, for the mounts, swap and routes that tell which devices the host
+    uses (None: unknown). ``conn``: a libvirt connection for node devices and domain
+    assignments. ``ip_link_json``: a callable returning ``ip -json -details link show``
+    output, or None.
     """
     errors = []
 
@@ -41,6 +44,14 @@ def gather_sriov(sysfs_root=None, conn=None, ip_link_json=None, pci_ids_paths=No
         sysfs_records = attempt('sysfs', lambda: read_pci_devices(sysfs_root))
         if sysfs_records is None and not errors:
             errors.append({'source': 'sysfs', 'message': '%s/bus/pci/devices does not exist' % sysfs_root})
+    iommu = attempt('sysfs', lambda: read_iommu(sysfs_root)) if sysfs_records is not None else None
+    host_use = None
+    if proc_root is not None:
+        host_use = attempt('procfs', lambda: read_host_use(proc_root))
+        unread = sorted('%s/%s' % (proc_root, HOST_USE_FILES[key]) for key, value in (host_use or {}).items() if value is None)
+        if unread:
+            errors.append({'source': 'procfs', 'message': 'could not read %s; whether the host uses the devices that '
+                           'carry interfaces or disks is unknown (is proc_root the host\'s /proc?)' % ', '.join(unread)})
     libvirt_records = assignments = None
     if conn is not None:
         libvirt_records = attempt('libvirt_node_devices', lambda: _node_device_records(conn))
@@ -52,7 +63,7 @@ def gather_sriov(sysfs_root=None, conn=None, ip_link_json=None, pci_ids_paths=No
     pairs = set((r.get('vendor_id'), r.get('device_id')) for r in records.values())
     names = attempt('pci_ids', lambda: lookup_pci_names(pairs, pci_ids_paths) if pci_ids_paths
                     else lookup_pci_names(pairs))
-    facts = build_sriov(records, assignments, vf_settings, names)
+    facts = build_sriov(records, assignments, vf_settings, names, iommu, host_use)
     facts['errors'] = errors
     return facts
 

@@ -365,25 +365,28 @@ def _read_sriov(view, sriov):
     view.pci = {}
     if not view.sriov_known:
         return
-    devices = [(d, d.get('iommu_group_viable')) for d in as_list(sriov.get('passthrough_devices')) if isinstance(d, dict)]
-    # A VF sits in its own IOMMU group; libvirt rebinds it to vfio-pci when managed.
-    devices.extend((vf, True) for vf in as_list(sriov.get('virtual_functions')) if isinstance(vf, dict))
-    for device, viable in devices:
+    devices = [d for d in as_list(sriov.get('passthrough_devices')) + as_list(sriov.get('virtual_functions')) if isinstance(d, dict)]
+    for device in devices:
         key = (_pci_id(device.get('vendor_id')), _pci_id(device.get('device_id')))
         if None in key:
             continue
-        # ready: free for sure; possible: not known to be taken or unviable; total; used; unviable
-        counts = view.pci.setdefault(key, [0, 0, 0, 0, 0])
+        # ready: free for sure; possible: not known to be taken or no candidate; total; used;
+        # not candidates; the reasons of those and of the unknown ones
+        counts = view.pci.setdefault(key, [0, 0, 0, 0, 0, [], []])
         counts[2] += 1
         if device.get('assigned_to'):
             counts[3] += 1
             continue
-        if viable is False:
+        candidate = device.get('candidate')
+        if candidate is False:
             counts[4] += 1
+            counts[5].append('%s: %s' % (device.get('address'), device.get('reason')))
             continue
         counts[1] += 1
-        if viable is True and view.assignments_known:
+        if candidate is True and view.assignments_known:
             counts[0] += 1
+        elif candidate is not True:
+            counts[6].append('%s: %s' % (device.get('address'), device.get('reason') or 'not judged (facts from before passthrough candidates)'))
 
 
 def _pci_id(value):
@@ -827,17 +830,18 @@ def rule_pci_devices(view, target, req):
             outcomes.append(_unknown('pci_device_insufficient', field, '%d x %s:%s: no sriov facts for this host (gather them with '
                                      'virtumancer.hostcaps.sriov_facts)' % (count, vendor, device)))
             continue
-        ready, possible, total, used, unviable = view.pci.get((vendor, device), (0, 0, 0, 0, 0))
+        ready, possible, total, used, unviable, why_not, why_unknown = view.pci.get((vendor, device), (0, 0, 0, 0, 0, [], []))
         if ready >= count:
             continue
         if possible >= count:
             outcomes.append(_unknown('pci_device_insufficient', field, '%d free assignable %s:%s: the host has %d, but %s' % (
                 count, vendor, device, total, 'which a domain uses is unknown' if not view.assignments_known
-                else 'whether their IOMMU groups allow passthrough is unknown')))
+                else 'whether they can be passed through is unknown (%s)' % '; '.join(why_unknown))))
             continue
         taken = ['%d in use' % used] if used else []
         if unviable:
-            taken.append('%d in an IOMMU group not viable for passthrough' % unviable)
+            taken.append('%d %s (%s)' % (unviable, 'not a passthrough candidate' if unviable == 1 else 'not passthrough candidates',
+                                         ' | '.join(why_not)))
         return _fail('pci_device_insufficient', field, 'needs %d x %s:%s; the host has %d free and assignable (%d in all%s)'
                      % (count, vendor, device, possible, total, ''.join(', ' + part for part in taken)))
     return _worst(outcomes)

@@ -56,7 +56,7 @@ def test_pci_record_has_the_keys_the_sysfs_reader_gives(fixture_xml):
         'address', 'vendor_id', 'device_id', 'vendor_name', 'device_name', 'subsystem_vendor_id',
         'subsystem_device_id', 'class_id', 'driver', 'numa_node', 'iommu_group', 'iommu_group_devices',
         'sriov_capable', 'total_vfs', 'num_vfs', 'vf_device_id', 'physfn', 'vf_index', 'virtfns', 'netdevs',
-        'pci_express', 'source',
+        'pcie_link', 'block_devices', 'boot_vga', 'source',
     ])
 
 
@@ -188,20 +188,36 @@ def test_vf_index_and_vf_device_id_are_left_to_the_merge(fixture_xml):
     assert (record['vf_index'], record['vf_device_id']) == (None, None)
 
 
-def test_pci_express_uses_the_trained_link_not_the_capability(fixture_xml):
-    assert pci(fixture_xml, 'mellanox-cx6-pf.nodedev.xml')['pci_express'] == {'link_speed_gts': 8.0, 'link_width': 16}
+def test_pcie_link_has_the_capability_and_the_trained_link(fixture_xml):
+    assert pci(fixture_xml, 'mellanox-cx6-pf.nodedev.xml')['pcie_link'] == {
+        'max_speed_gts': 16.0, 'max_width': 16, 'speed_gts': 8.0, 'width': 16, 'port': 0}
 
 
-def test_pci_express_fractional_speed(fixture_xml):
-    assert pci(fixture_xml, 'nvidia-a10-gpu.nodedev.xml')['pci_express'] == {'link_speed_gts': 2.5, 'link_width': 16}
+def test_pcie_link_fractional_speed(fixture_xml):
+    assert pci(fixture_xml, 'nvidia-a10-gpu.nodedev.xml')['pcie_link'] == {
+        'max_speed_gts': 16.0, 'max_width': 16, 'speed_gts': 2.5, 'width': 16, 'port': 0}
 
 
-def test_pci_express_of_a_vf_without_a_link_is_unknown(fixture_xml):
-    assert pci(fixture_xml, 'intel-e810-vf.nodedev.xml')['pci_express'] is None
+def test_pcie_link_of_a_vf_without_a_link_is_unknown(fixture_xml):
+    # port='0' width='0' on both links: a port number alone is no link.
+    assert pci(fixture_xml, 'intel-e810-vf.nodedev.xml')['pcie_link'] is None
 
 
-def test_pci_express_element_without_links_is_unknown(fixture_xml):
-    assert pci(fixture_xml, 'debian12-host-bridge.nodedev.xml')['pci_express'] is None
+def test_pcie_link_element_without_links_is_unknown(fixture_xml):
+    assert pci(fixture_xml, 'debian12-host-bridge.nodedev.xml')['pcie_link'] is None
+    assert pci(fixture_xml, 'upstream-pci_8086_0c0c_snd_hda_intel.nodedev.xml')['pcie_link'] is None
+
+
+def test_pcie_link_that_trained_nothing_keeps_what_it_could_do(fixture_xml):
+    # libvirt's own test data: a 2.5 GT/s x4 capability, <link validity='sta' width='0'/>.
+    assert pci(fixture_xml, 'upstream-pci_0000_02_10_7_sriov_vfs.nodedev.xml')['pcie_link'] == {
+        'max_speed_gts': 2.5, 'max_width': 4, 'speed_gts': None, 'width': None, 'port': 0}
+
+
+def test_pf_document_lists_its_vf_addresses_in_order(fixture_xml):
+    record = pci(fixture_xml, 'upstream-pci_0000_02_10_7_sriov_vfs.nodedev.xml')
+    assert record['virtfns'] == {0: '0000:02:00.2', 1: '0000:02:00.3', 2: '0000:02:00.4', 3: '0000:02:00.5'}
+    assert (record['sriov_capable'], record['total_vfs'], record['num_vfs']) == (True, None, 4)
 
 
 def test_pci_record_says_it_came_from_libvirt(fixture_xml):

@@ -11,7 +11,7 @@ import os
 
 import pytest
 
-from ansible_collections.virtumancer.hostcaps.plugins.module_utils.discovery.pci_sysfs import read_pci_devices
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.discovery.pci_sysfs import read_iommu, read_pci_devices
 from ansible_collections.virtumancer.hostcaps.tests.unit import sysfs_trees
 from ansible_collections.virtumancer.hostcaps.tests.unit.sysfs_trees import SysfsTree
 
@@ -19,7 +19,7 @@ RECORD_KEYS = set([
     'address', 'vendor_id', 'device_id', 'subsystem_vendor_id', 'subsystem_device_id', 'class_id',
     'vendor_name', 'device_name', 'driver', 'numa_node', 'iommu_group', 'iommu_group_devices',
     'sriov_capable', 'total_vfs', 'num_vfs', 'vf_device_id', 'physfn', 'vf_index', 'virtfns',
-    'netdevs', 'source',
+    'netdevs', 'block_devices', 'boot_vga', 'pcie_link', 'source',
 ])
 
 
@@ -60,7 +60,9 @@ def test_e810_pf_record(intel_e810_4vf):
         'physfn': None, 'vf_index': None,
         'virtfns': {0: '0000:3b:01.0', 1: '0000:3b:01.1', 2: '0000:3b:01.2', 3: '0000:3b:01.3'},
         'netdevs': [{'name': 'ens1f0', 'mac': 'b4:96:91:aa:bb:00', 'mtu': 9000, 'link_state': 'up',
-                     'speed_mbps': 25000, 'eswitch_mode': None}],
+                     'speed_mbps': 25000, 'eswitch_mode': None, 'admin_up': True, 'master': None}],
+        'block_devices': [], 'boot_vga': None,
+        'pcie_link': {'max_speed_gts': 16.0, 'max_width': 16, 'speed_gts': 16.0, 'width': 16, 'port': None},
         'source': 'sysfs',
     }
 
@@ -79,6 +81,7 @@ def test_e810_vf_bound_to_vfio_has_no_netdev(intel_e810_4vf):
         'physfn': '0000:3b:00.0', 'vf_index': 1,
         'virtfns': {},
         'netdevs': [],
+        'block_devices': [], 'boot_vga': None, 'pcie_link': None,
         'source': 'sysfs',
     }
 
@@ -87,7 +90,7 @@ def test_e810_vf_on_iavf_carries_its_netdev(intel_e810_4vf):
     vf = intel_e810_4vf['0000:3b:01.2']
     assert (vf['driver'], vf['physfn'], vf['vf_index']) == ('iavf', '0000:3b:00.0', 2)
     assert vf['netdevs'] == [{'name': 'ens1f0v2', 'mac': '52:54:00:0e:81:02', 'mtu': 1500, 'link_state': 'up',
-                              'speed_mbps': 25000, 'eswitch_mode': None}]
+                              'speed_mbps': 25000, 'eswitch_mode': None, 'admin_up': True, 'master': None}]
 
 
 def test_down_link_speed_minus_one_is_unknown(intel_e810_4vf):
@@ -242,3 +245,61 @@ def test_no_pci_bus_directory_is_unknown(tmp_path):
 
 def test_empty_pci_bus_is_an_empty_list(tree):
     assert read_pci_devices(tree.root) == []
+
+
+# What tells whether the host uses a function.
+
+def test_virtio_nic_carries_its_netdev_under_the_virtio_device(tree, tmp_path):
+    sysfs_trees.debian12_virtio_vm(tree, sysfs_trees.ProcTree(tmp_path / 'proc'))
+    nic = by_address(tree.root)['0000:00:03.0']
+    assert [(n['name'], n['admin_up'], n['master']) for n in nic['netdevs']] == [('eth0', True, None)]
+
+
+def test_disk_belongs_to_its_controller_not_the_bridges_above(tree):
+    tree.bridge('0000:00:1d.0')
+    tree.pci('0000:3d:00.0', '144d', 'a80a', '010802', driver='nvme', parent='0000:00:1d.0')
+    tree.disk('0000:3d:00.0', 'nvme0n1', '259:0', under='nvme/nvme0', partitions=[('nvme0n1p1', '259:1')])
+    records = by_address(tree.root)
+    assert records['0000:00:1d.0']['block_devices'] == []
+    assert records['0000:3d:00.0']['block_devices'] == [{
+        'name': 'nvme0n1', 'dev': '259:0', 'holders': [],
+        'partitions': [{'name': 'nvme0n1p1', 'dev': '259:1', 'holders': []}]}]
+
+
+def test_holders_of_a_disk_and_virtual_disks(tree, tmp_path):
+    sysfs_trees.nvme_root_and_spares(tree, sysfs_trees.ProcTree(tmp_path / 'proc'))
+    records = by_address(tree.root)
+    assert records['0000:3e:00.0']['block_devices'][0]['holders'] == ['dm-0']
+    # dm-0 is in block/ too, but under devices/virtual: no PCI function has it.
+    assert [d['name'] for r in records.values() for d in r['block_devices']] == ['nvme0n1', 'nvme1n1', 'nvme2n1']
+
+
+def test_boot_vga(tree):
+    sysfs_trees.aspeed_bmc_vga(tree)
+    sysfs_trees.nvidia_gpu_alone(tree)
+    records = by_address(tree.root)
+    assert (records['0000:04:00.0']['boot_vga'], records['0000:ca:00.0']['boot_vga']) == (True, None)
+
+
+def test_pcie_link_from_sysfs(tree):
+    tree.pci('0000:ca:00.0', '10de', '2236', '030200', **sysfs_trees.pcie_link('2.5 GT/s PCIe', 16, '16.0 GT/s PCIe', 16))
+    assert by_address(tree.root)['0000:ca:00.0']['pcie_link'] == {
+        'max_speed_gts': 16.0, 'max_width': 16, 'speed_gts': 2.5, 'width': 16, 'port': None}
+
+
+def test_pcie_link_before_linux_5_4_and_untrained(tree):
+    # "5 GT/s" without the PCIe suffix; a link that trained nothing reads Unknown and 0.
+    tree.pci('0000:02:00.0', '8086', '10c9', '020000', **sysfs_trees.pcie_link('Unknown', 0, '5 GT/s', 4))
+    assert by_address(tree.root)['0000:02:00.0']['pcie_link'] == {
+        'max_speed_gts': 5.0, 'max_width': 4, 'speed_gts': None, 'width': None, 'port': None}
+
+
+def test_iommu_groups(tree):
+    assert read_iommu(tree.root) == {'groups': 0}
+    sysfs_trees.gpu_with_audio_in_group(tree)
+    sysfs_trees.nvidia_gpu_alone(tree)
+    assert read_iommu(tree.root) == {'groups': 2}
+
+
+def test_iommu_unknown_without_the_directory(tmp_path):
+    assert read_iommu(str(tmp_path)) == {'groups': None}

@@ -202,14 +202,17 @@ def test_sysfs_and_libvirt_records_merge_per_address(tmp_path):
     pf = records['0000:3b:00.0']
     assert pf['sources'] == ['sysfs', 'libvirt']
     assert pf['iommu_group'] == 40  # sysfs is read first and wins
-    assert pf['pci_express'] == {'link_speed_gts': 16.0, 'link_width': 16}  # only libvirt tells
+    # Both read the link; only libvirt tells the port number.
+    assert pf['pcie_link'] == {'max_speed_gts': 16.0, 'max_width': 16, 'speed_gts': 16.0, 'width': 16, 'port': 0}
 
 
 def test_libvirt_alone_computes_vf_indexes_from_the_pf(fixture_xml):
     records = merge_records([parse_pci_device(fixture_xml(name)) for name in
                              ('intel-e810-pf-4vf.nodedev.xml', 'intel-e810-vf.nodedev.xml')])
     facts = build_sriov(records)
-    assert [(vf['address'], vf['vf_index']) for vf in facts['virtual_functions']] == [('0000:3b:01.0', 0)]
+    assert [(vf['address'], vf['vf_index']) for vf in facts['virtual_functions']] == [
+        ('0000:3b:01.0', 0), ('0000:3b:01.1', 1), ('0000:3b:01.2', 2), ('0000:3b:01.3', 3)]
+    assert [vf['device_id'] for vf in facts['virtual_functions']] == ['1889', None, None, None]
 
 
 # -- feeding traits and resources ----------------------------------------------------
@@ -242,3 +245,171 @@ def test_free_gpus_feed_pgpu(tmp_path):
                                                 sysfs_trees.gpu_with_audio_in_group))
     facts = build_sriov(records, {'0000:ca:00.0': {'domain': 'render01'}})
     assert derive_resources({}, sriov=facts)['PGPU'] == {'total': 2, 'reserved': 0, 'used': 1, 'allocation_ratio': 1.0}
+
+
+# -- passthrough candidates: IOMMU, group, and what the host itself uses -------------
+
+
+def host_with_proc(tmp_path, *scenarios):
+    """Facts of a fake /sys and /proc; each scenario takes (tree, proc)."""
+    tree = sysfs_trees.SysfsTree(str(tmp_path / 'sys'))
+    proc = sysfs_trees.ProcTree(str(tmp_path / 'proc'))
+    for scenario in scenarios:
+        scenario(tree, proc)
+    return gather_sriov(tree.root, pci_ids_paths=PCI_IDS, proc_root=proc.root)
+
+
+def test_only_nic_of_a_host_without_iommu_is_no_candidate(tmp_path):
+    # This machine: 0000:00:03.0 carries eth0 with the default route, and no IOMMU.
+    facts = host_with_proc(tmp_path, sysfs_trees.debian12_virtio_vm)
+    nic = by_address(facts['passthrough_devices'])['0000:00:03.0']
+    assert nic['candidate'] is False
+    assert nic['reason'] == (
+        'the host has no IOMMU: the kernel made no IOMMU groups (turn on VT-d or AMD-Vi in the firmware and boot with '
+        'intel_iommu=on or amd_iommu=on); the host uses it: interface eth0 is up, has IPv6 addresses and carries the '
+        'default route')
+    assert (facts['summary']['iommu_active'], facts['summary']['iommu_groups'], facts['summary']['passthrough_candidates']) == (False, 0, 0)
+    assert facts['errors'] == []
+
+
+def test_nic_the_host_uses_is_no_candidate_even_with_an_iommu(tmp_path):
+    def scenario(tree, proc):
+        sysfs_trees.plain_nic(tree)
+        proc.route('eno1')
+    nic = host_with_proc(tmp_path, scenario)['passthrough_devices'][0]
+    assert (nic['candidate'], nic['reason']) == (False, 'the host uses it: interface eno1 is up and carries the default route')
+
+
+def test_nic_that_is_down_and_unrouted_is_a_candidate(tmp_path):
+    tree = sysfs_trees.SysfsTree(str(tmp_path / 'sys'))
+    proc = sysfs_trees.ProcTree(str(tmp_path / 'proc'))
+    tree.bridge('0000:00:1c.0')
+    tree.iommu('0000:00:1c.0', 15)
+    tree.pci('0000:02:00.0', '8086', '1533', '020000', driver='igb', iommu_group=15, parent='0000:00:1c.0')
+    tree.netdev('0000:02:00.0', 'eno1', 'ac:1f:6b:01:02:03', operstate='down')
+    nic = gather_sriov(tree.root, proc_root=proc.root)['passthrough_devices'][0]
+    # The root port shares the group; a bridge needs no passing along.
+    assert (nic['candidate'], nic['reason'], nic['iommu_group_peers']) == (True, None, [])
+
+
+def test_bridge_port_is_used_through_its_bridge(tmp_path):
+    tree = sysfs_trees.SysfsTree(str(tmp_path / 'sys'))
+    proc = sysfs_trees.ProcTree(str(tmp_path / 'proc'))
+    tree.pci('0000:02:00.0', '8086', '1533', '020000', driver='igb', iommu_group=15)
+    net_dir = tree.netdev('0000:02:00.0', 'eno1', 'ac:1f:6b:01:02:03', operstate='down')
+    os.makedirs(tree.path('devices', 'virtual', 'net', 'br0'))
+    os.symlink(tree.path('devices', 'virtual', 'net', 'br0'), os.path.join(net_dir, 'master'))
+    nic = gather_sriov(tree.root, proc_root=proc.root)['passthrough_devices'][0]
+    assert (nic['candidate'], nic['reason']) == (False, 'the host uses it: interface eno1 is a port of br0')
+
+
+def test_without_proc_a_down_interface_leaves_the_verdict_unknown(tmp_path):
+    tree = sysfs_trees.SysfsTree(str(tmp_path))
+    tree.pci('0000:02:00.0', '8086', '1533', '020000', driver='igb', iommu_group=15)
+    tree.netdev('0000:02:00.0', 'eno1', 'ac:1f:6b:01:02:03', operstate='down')
+    nic = gather_sriov(tree.root)['passthrough_devices'][0]
+    assert nic['candidate'] is None
+    assert nic['reason'].startswith('whether the host uses it is unknown')
+
+
+def test_nvme_holding_the_root_file_system_is_no_candidate(tmp_path):
+    facts = host_with_proc(tmp_path, sysfs_trees.nvme_root_and_spares)
+    drives = by_address(facts['passthrough_devices'])
+    assert [(d['kind'], d['candidate']) for d in drives.values()] == [('nvme', False), ('nvme', False), ('nvme', True)]
+    assert drives['0000:3d:00.0']['reason'] == (
+        'the host uses it: partition nvme0n1p1 is mounted on /boot/efi; partition nvme0n1p2 is mounted on /; '
+        'partition nvme0n1p3 is in use as swap')
+    assert drives['0000:3e:00.0']['reason'] == 'the host uses it: disk nvme1n1 is held by dm-0'
+
+
+def test_btrfs_mount_is_found_by_its_source(tmp_path):
+    # btrfs reports an anonymous device number (0:N); only the source names the partition.
+    def scenario(tree, proc):
+        tree.pci('0000:3d:00.0', '144d', 'a80a', '010802', driver='nvme', iommu_group=20)
+        tree.disk('0000:3d:00.0', 'nvme0n1', '259:0', under='nvme/nvme0', partitions=[('nvme0n1p2', '259:2')])
+        proc.mount('/dev/nvme0n1p2', '0:45', '/srv/my data', fstype='btrfs')
+    drive = host_with_proc(tmp_path, scenario)['passthrough_devices'][0]
+    assert drive['reason'] == 'the host uses it: partition nvme0n1p2 is mounted on /srv/my data'
+
+
+def test_gpu_with_its_audio_function_is_a_candidate_passed_together(tmp_path):
+    gpu = facts_of(tmp_path, sysfs_trees.gpu_with_audio_in_group)['passthrough_devices'][0]
+    # Not ready as it stands (the audio function is on snd_hda_intel), but the host uses
+    # neither, so both can go to one VM.
+    assert (gpu['iommu_group_viable'], gpu['candidate'], gpu['iommu_group_peers']) == (False, True, ['0000:65:00.1'])
+
+
+def test_free_gpu_alone_in_its_group_with_an_iommu_is_a_candidate(tmp_path):
+    facts = facts_of(tmp_path, sysfs_trees.nvidia_gpu_alone)
+    gpu = facts['passthrough_devices'][0]
+    assert (gpu['candidate'], gpu['reason'], gpu['iommu_group_peers']) == (True, None, [])
+    assert (facts['summary']['iommu_active'], facts['summary']['passthrough_candidates']) == (True, 1)
+
+
+def test_gpu_sharing_its_group_with_a_nic_the_host_uses_is_no_candidate(tmp_path):
+    def scenario(tree, proc):
+        tree.pci('0000:65:00.0', '10de', '2236', '030200', driver='nouveau', iommu_group=30)
+        tree.pci('0000:65:00.1', '8086', '1533', '020000', driver='igb', iommu_group=30)
+        tree.netdev('0000:65:00.1', 'eno2', 'ac:1f:6b:01:02:04')
+    gpu = by_address(host_with_proc(tmp_path, scenario)['passthrough_devices'])['0000:65:00.0']
+    assert (gpu['candidate'], gpu['reason']) == (
+        False, 'IOMMU group 30 also holds 0000:65:00.1, which the host uses: interface eno2 is up')
+
+
+def test_boot_vga_shows_the_host_console(tmp_path):
+    facts = facts_of(tmp_path, sysfs_trees.aspeed_bmc_vga, sysfs_trees.nvidia_gpu_alone)
+    vga = by_address(facts['passthrough_devices'])['0000:04:00.0']
+    assert (vga['candidate'], vga['reason']) == (False, 'the host uses it: it is the boot VGA device, which shows the host console')
+    assert derive_resources({}, sriov=facts)['PGPU']['total'] == 1
+
+
+def test_pgpu_counts_candidates_only(tmp_path):
+    tree = sysfs_trees.SysfsTree(str(tmp_path / 'sys'))
+    proc = sysfs_trees.ProcTree(str(tmp_path / 'proc'))
+    tree.pci('0000:ca:00.0', '10de', '2236', '030200', driver='vfio-pci')  # no IOMMU: no group
+    facts = gather_sriov(tree.root, proc_root=proc.root)
+    assert facts['passthrough_devices'][0]['candidate'] is False
+    assert derive_resources({}, sriov=facts)['PGPU']['total'] == 0
+
+
+def test_vfio_noiommu_groups_are_no_iommu(tmp_path):
+    tree = sysfs_trees.SysfsTree(str(tmp_path / 'sys'))
+    tree.pci('0000:ca:00.0', '10de', '2236', '030200', driver='vfio-pci', iommu_group=0)
+    with open(tree.path('kernel', 'iommu_groups', '0', 'name'), 'w') as handle:
+        handle.write('vfio-noiommu\n')
+    facts = gather_sriov(tree.root)
+    assert facts['summary']['iommu_active'] is False
+    assert facts['passthrough_devices'][0]['reason'].startswith('the host has no IOMMU')
+
+
+def test_libvirt_alone_cannot_tell_what_the_host_uses(fixture_xml):
+    records = merge_records([parse_pci_device(fixture_xml('nvidia-gpu-audio-group.nodedev.xml'))])
+    gpu = build_sriov(records)['passthrough_devices'][0]
+    assert gpu['candidate'] is None
+    assert gpu['reason'].startswith('whether the host uses it is unknown: only libvirt told about it')
+    assert 'IOMMU group 27 also holds 0000:65:00.1, which was not read' in gpu['reason']
+
+
+def test_libvirt_without_an_iommu_group_is_no_candidate(fixture_xml):
+    records = merge_records([parse_pci_device(fixture_xml('debian12-virtio-net-pci.nodedev.xml'))])
+    nic = build_sriov(records)['passthrough_devices'][0]
+    assert nic['candidate'] is False
+    assert nic['reason'].startswith('it is in no IOMMU group')
+
+
+def test_device_on_vfio_pci_from_libvirt_alone_is_a_candidate(fixture_xml):
+    records = merge_records([parse_pci_device(fixture_xml('nvidia-a10-gpu.nodedev.xml'))])
+    assert build_sriov(records)['passthrough_devices'][0]['candidate'] is True
+
+
+def test_vf_the_host_uses_is_no_candidate(tmp_path):
+    vfs = by_address(host_with_proc(tmp_path, lambda tree, proc: sysfs_trees.intel_e810_4vf(tree))['virtual_functions'])
+    assert [(vf['address'], vf['candidate']) for vf in vfs.values()] == [
+        ('0000:3b:01.0', True), ('0000:3b:01.1', True), ('0000:3b:01.2', False), ('0000:3b:01.3', True)]
+    assert vfs['0000:3b:01.2']['reason'] == 'the host uses it: interface ens1f0v2 is up'
+
+
+def test_unreadable_proc_is_reported(tmp_path):
+    facts = gather_sriov(host(tmp_path, sysfs_trees.plain_nic), proc_root=str(tmp_path / 'noproc'))
+    assert [e['source'] for e in facts['errors']] == ['procfs']
+    assert 'noproc/net/route' in facts['errors'][0]['message']

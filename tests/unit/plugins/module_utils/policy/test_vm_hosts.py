@@ -8,6 +8,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import copy
+import os
 
 import pytest
 
@@ -16,7 +17,8 @@ from ansible_collections.virtumancer.hostcaps.plugins.module_utils.discovery.dom
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.host_facts import SUBSETS, build_facts
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.discovery.network import parse_network
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.offline import xml_sources
-from ansible_collections.virtumancer.hostcaps.plugins.module_utils.discovery.pci_sysfs import read_pci_devices
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.discovery.pci_sysfs import read_iommu, read_pci_devices
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.discovery.procfs import read_host_use
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.sriov import build_sriov, merge_records
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.discovery.storage import parse_pool
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.policy.vm_hosts import HostIndex, machine_family
@@ -92,15 +94,31 @@ def edited(name, *changes):
 
 
 def sriov_host(root, assignments_known=True):
-    """An E810 with 4 VFs and an A10 GPU on vfio-pci. With assignments known, web01 (the
-    captured domain XML) uses VFs 0000:3b:01.0 and 01.1."""
-    tree = sysfs_trees.SysfsTree(root)
+    """An E810 with 4 VFs, an A10 GPU on vfio-pci and the BMC's VGA that shows the host
+    console. The PF carries the default route and VF 0000:3b:01.2's ens1f0v2 is up, so
+    the host uses both. With assignments known, web01 (the captured domain XML) uses VFs
+    0000:3b:01.0 and 01.1."""
+    tree = sysfs_trees.SysfsTree(os.path.join(root, 'sys'))
+    proc = sysfs_trees.ProcTree(os.path.join(root, 'proc'))
     sysfs_trees.intel_e810_4vf(tree)
     sysfs_trees.nvidia_gpu_alone(tree)
+    sysfs_trees.aspeed_bmc_vga(tree)
+    proc.route('ens1f0')
     records = merge_records(read_pci_devices(tree.root))
+    host = dict(iommu=read_iommu(tree.root), host_use=read_host_use(proc.root))
     if not assignments_known:
-        return build_sriov(records)
-    return build_sriov(records, dict((use['address'], use) for use in parse_assigned_pci(read_fixture('web01-hostdev-vf.domain.xml'))))
+        return build_sriov(records, **host)
+    return build_sriov(records, dict((use['address'], use) for use in parse_assigned_pci(read_fixture('web01-hostdev-vf.domain.xml'))),
+                       **host)
+
+
+def debian12_vm_host(root):
+    """This test machine: no IOMMU, its only NIC carries the default route."""
+    tree = sysfs_trees.SysfsTree(os.path.join(root, 'sys'))
+    proc = sysfs_trees.ProcTree(os.path.join(root, 'proc'))
+    sysfs_trees.debian12_virtio_vm(tree, proc)
+    return build_sriov(merge_records(read_pci_devices(tree.root)), {}, iommu=read_iommu(tree.root),
+                       host_use=read_host_use(proc.root))
 
 
 def _build(key, tmp_path_factory):
@@ -145,6 +163,8 @@ def _build(key, tmp_path_factory):
         return facts_from(TESTDRIVER)
     if key == 'sriov':
         return {'libvirt_host_caps': facts_from(SEV, SEV_Q35, **LIVE), 'sriov': sriov_host(str(tmp_path_factory.mktemp('sys')))}
+    if key == 'debian12-vm':
+        return {'libvirt_host_caps': facts_from(MILAN, MILAN_Q35), 'sriov': debian12_vm_host(str(tmp_path_factory.mktemp('vm')))}
     if key == 'sriov-unassigned':
         return {'libvirt_host_caps': facts_from(SEV, SEV_Q35, **LIVE),
                 'sriov': sriov_host(str(tmp_path_factory.mktemp('sys')), assignments_known=False)}
@@ -214,7 +234,7 @@ PASSES = [
     pytest.param('milan', vm(machine='q35', virt_type='qemu', cpu={'mode': 'maximum'}), id='milan-tcg-maximum'),
     pytest.param('sriov', vm(sriov_vfs=1, resources={'SRIOV_NET_VF': 1, 'PGPU': 1}, pci_devices=[{'vendor': '10de', 'device': '2236', 'count': 1}],
                              required_traits=['HW_NIC_SRIOV', 'CUSTOM_PCI_10DE_2236']), id='sriov-vfs-and-gpu'),
-    pytest.param('sriov', vm(pci_devices=[{'vendor': '8086', 'device': '1889', 'count': 2}]), id='free-vfs-as-pci-devices'),
+    pytest.param('sriov', vm(pci_devices=[{'vendor': '8086', 'device': '1889', 'count': 1}]), id='free-vf-as-pci-device'),
 ]
 
 
@@ -299,8 +319,14 @@ FAILS = [
                  'needs 5 SR-IOV VFs; the host has 4 in all', id='sriov_vfs_insufficient-resource-class'),
     pytest.param('sriov', vm(pci_devices=[{'vendor': '10de', 'device': '2236', 'count': 2}]), 'pci_device_insufficient', 'pci_devices[0]',
                  'needs 2 x 10de:2236; the host has 1 free and assignable (1 in all)', id='pci_device_insufficient'),
-    pytest.param('sriov', vm(pci_devices=[{'vendor': '8086', 'device': '1889', 'count': 3}]), 'pci_device_insufficient', 'pci_devices[0]',
-                 'the host has 2 free and assignable (4 in all, 2 in use)', id='pci_device_insufficient-assigned-vfs'),
+    pytest.param('sriov', vm(pci_devices=[{'vendor': '8086', 'device': '1889', 'count': 2}]), 'pci_device_insufficient', 'pci_devices[0]',
+                 'needs 2 x 8086:1889; the host has 1 free and assignable (4 in all, 2 in use, 1 not a passthrough candidate '
+                 '(0000:3b:01.2: the host uses it: interface ens1f0v2 is up))', id='pci_device_insufficient-assigned-and-host-vfs'),
+    pytest.param('debian12-vm', vm(pci_devices=[{'vendor': '1af4', 'device': '1041', 'count': 1}]), 'pci_device_insufficient',
+                 'pci_devices[0]', 'needs 1 x 1af4:1041; the host has 0 free and assignable (1 in all, 1 not a passthrough candidate '
+                 '(0000:00:03.0: the host has no IOMMU', id='pci_device_insufficient-no-iommu-and-host-nic'),
+    pytest.param('sriov', vm(pci_devices=[{'vendor': '1a03', 'device': '2000', 'count': 1}]), 'pci_device_insufficient', 'pci_devices[0]',
+                 '0000:04:00.0: the host uses it: it is the boot VGA device, which shows the host console', id='pci_device_insufficient-console'),
     pytest.param('sriov', vm(resources={'PGPU': 2}), 'resource_insufficient', 'resources.PGPU', 'needs 2 PGPU; 1 left (total 1, used 0)',
                  id='resource_insufficient'),
     pytest.param('sev', vm(disks=[{'size_gb': 10, 'bus': 'virtio', 'pool': None}, {'size_gb': 10, 'bus': 'ide', 'pool': None}]),
