@@ -274,7 +274,7 @@ def test_offline_guest_features_are_unknown_and_host_only_still_known(offline_fa
     cpu = facts['cpu_info']
     assert cpu['guest_features'] == {'host_model': None, 'host_passthrough': None, 'custom': None}
     assert 'avx2' in cpu['host_only_features']
-    assert {'category': 'cpu_info', 'message': 'cpu_model_expansions: needs a live libvirt connection'} in facts['errors']
+    assert {'category': 'cpu_info', 'message': 'cpu_model_expansions: needs a live libvirt connection', 'severity': 'error'} in facts['errors']
 
 
 def test_without_domain_capabilities_nothing_is_known_of_guests(offline_facts):
