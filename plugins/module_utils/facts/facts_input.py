@@ -64,4 +64,3 @@ def unwrap_host_facts(data, sriov=None):
             'gather the facts again with this version of virtumancer.hostcaps'
             % (version, SCHEMA_VERSION))
     return facts, sriov
-

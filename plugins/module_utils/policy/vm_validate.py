@@ -17,7 +17,7 @@ import json
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.policy.vm_catalog import catalog_problems, index_catalog
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.policy.vm_hosts import HostIndex
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.policy.vm_spec import check_vm, duplicate_names, problem
-from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.plain import type_name
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.plain import describe, type_name
 
 CATALOG_KEYS = ('resource_classes', 'hardware_traits', 'qos_policies', 'placement_policies')
 DETAILS = ('first', 'all')
@@ -113,7 +113,7 @@ def validate_vms(vms, catalog=None, hosts=None, detail='first', gathered=None):
         raise InputError('the VM definitions must be a list of mappings, got %s; pass a list such as hostcaps_vms'
                          % type_name(vms))
     if detail not in DETAILS:
-        raise InputError('detail must be %s, got %s %r' % (' or '.join(DETAILS), type_name(detail), detail))
+        raise InputError('detail must be %s, got %s' % (' or '.join(DETAILS), describe(detail)))
     if gathered is not None and not isinstance(gathered, dict):
         raise InputError('gathered must map host names to the registered result of the task that gathers their facts, got %s'
                          % type_name(gathered))
