@@ -11,14 +11,16 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.host_facts import SUBSETS, build_facts
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.offline import xml_sources
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.discovery.xmlparse import XMLInputError
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.plain import plain_arguments, type_name
 
 
+@plain_arguments
 def caps_from_xml(capabilities_xml, domain_capabilities=None, uri=None):
     """``virsh capabilities`` (+ ``virsh domcapabilities``) XML -> ``libvirt_host_caps`` facts."""
     if domain_capabilities is not None and not isinstance(domain_capabilities, (str, list, tuple)):
         raise AnsibleFilterError(
             'caps_from_xml: domain_capabilities must be a list of XML strings (virsh domcapabilities output), '
-            'got %s' % type(domain_capabilities).__name__)
+            'got %s' % type_name(domain_capabilities))
     try:
         sources = xml_sources(capabilities_xml, domain_capabilities)
     except XMLInputError as exc:

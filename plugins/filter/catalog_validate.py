@@ -12,8 +12,10 @@ from jinja2 import Undefined
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.policy.vm_catalog import catalog_problems
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.plain import plain_arguments
 
 
+@plain_arguments
 def catalog_validate(catalog):
     # Older ansible-core hands an undefined variable to the filter instead of failing;
     # it has no value to describe, so it is an error rather than a problem.

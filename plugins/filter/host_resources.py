@@ -11,8 +11,10 @@ from ansible.errors import AnsibleFilterError
 
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.resources import derive_resources
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.facts_input import unwrap_host_facts
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.plain import plain_arguments
 
 
+@plain_arguments
 def host_resources(data, sriov=None, allocation_ratios=None, reserved=None):
     try:
         facts, sriov = unwrap_host_facts(data, sriov)

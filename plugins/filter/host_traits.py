@@ -11,8 +11,10 @@ from ansible.errors import AnsibleFilterError
 
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.facts_input import unwrap_host_facts
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.traits import derive_traits
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.plain import plain_arguments
 
 
+@plain_arguments
 def host_traits(data, custom_traits=None, sriov=None):
     try:
         facts, sriov = unwrap_host_facts(data, sriov)

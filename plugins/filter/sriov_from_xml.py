@@ -12,16 +12,18 @@ from ansible_collections.virtumancer.hostcaps.plugins.module_utils.discovery.dom
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.discovery.node_device import parse_pci_device
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.sriov import build_sriov, merge_records
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.discovery.xmlparse import XMLInputError
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.plain import plain_arguments, type_name
 
 
 def _documents(value, what):
     if isinstance(value, (str, bytes)):
         return [value]
     if not isinstance(value, (list, tuple)):
-        raise AnsibleFilterError('sriov_from_xml: %s must be a list of XML strings, got %s' % (what, type(value).__name__))
+        raise AnsibleFilterError('sriov_from_xml: %s must be a list of XML strings, got %s' % (what, type_name(value)))
     return value
 
 
+@plain_arguments
 def sriov_from_xml(node_devices, domains=None):
     """``virsh nodedev-dumpxml`` documents (+ ``virsh dumpxml`` of domains) -> ``sriov`` facts."""
     try:

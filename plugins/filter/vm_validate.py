@@ -11,11 +11,13 @@ __metaclass__ = type
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.policy.vm_validate import InputError, validate_vms
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.plain import plain_arguments
 
 
-def vm_validate(vms, catalog=None, hosts=None):
+@plain_arguments
+def vm_validate(vms, catalog=None, hosts=None, detail='first', gathered=None):
     try:
-        return validate_vms(vms, catalog=catalog, hosts=hosts)
+        return validate_vms(vms, catalog=catalog, hosts=hosts, detail=detail, gathered=gathered)
     except (InputError, ImportError) as exc:
         raise AnsibleFilterError('vm_validate: %s' % exc)
 

@@ -10,6 +10,8 @@ __metaclass__ = type
 
 from collections.abc import Mapping
 
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.plain import describe
+
 # Version of the libvirt_host_caps structure; changes only with a documented migration.
 SCHEMA_VERSION = 1
 
@@ -35,9 +37,9 @@ def unwrap_host_facts(data, sriov=None):
     """
     if not isinstance(data, Mapping):
         raise ValueError(
-            'expected the libvirt_host_caps facts (a mapping), got %s %s; pass '
+            'expected the libvirt_host_caps facts (a mapping), got %s; pass '
             "ansible_facts.libvirt_host_caps or hostvars[host].ansible_facts"
-            % (type(data).__name__, _short(data)))
+            % describe(data))
     holder = data.get('ansible_facts') if isinstance(data.get('ansible_facts'), Mapping) else data
     if 'libvirt_host_caps' in holder:
         facts = holder['libvirt_host_caps']
@@ -45,8 +47,8 @@ def unwrap_host_facts(data, sriov=None):
             sriov = holder.get('sriov')
         if not isinstance(facts, Mapping):
             raise ValueError(
-                'libvirt_host_caps is %s %s, not a mapping; gather it with '
-                'virtumancer.hostcaps.libvirt_host_caps first' % (type(facts).__name__, _short(facts)))
+                'libvirt_host_caps is %s, not a mapping; gather it with '
+                'virtumancer.hostcaps.libvirt_host_caps first' % describe(facts))
     elif 'schema_version' in holder or 'host_info' in holder or 'cpu_info' in holder:
         facts = holder
     else:
@@ -62,8 +64,3 @@ def unwrap_host_facts(data, sriov=None):
             'gather the facts again with this version of virtumancer.hostcaps'
             % (version, SCHEMA_VERSION))
     return facts, sriov
-
-
-def _short(value):
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + '...'

@@ -16,6 +16,7 @@ __metaclass__ = type
 import math
 
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.facts_input import dig
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.plain import type_name
 
 RESOURCE_CLASSES = ('VCPU', 'PCPU', 'MEMORY_MB', 'DISK_GB', 'MEM_ENCRYPTION_CONTEXT', 'SRIOV_NET_VF', 'PGPU')
 DEFAULT_ALLOCATION_RATIO = 1.0
@@ -125,7 +126,7 @@ def _check_classes(option, values):
     if not isinstance(values, dict):
         raise ValueError(
             '%s: expected a mapping of resource class to value such as {VCPU: 4.0}, got %s %r'
-            % (option, type(values).__name__, values))
+            % (option, type_name(values), values))
     for name in values:
         if name not in RESOURCE_CLASSES:
             raise ValueError(

@@ -21,16 +21,17 @@ import re
 
 try:
     import jmespath
-    from jmespath.exceptions import JMESPathError
+    from jmespath.exceptions import JMESPathError, JMESPathTypeError
     HAS_JMESPATH = True
     JMESPATH_IMPORT_ERROR = None
 except ImportError as exc:  # only custom traits need it
     jmespath = None
-    JMESPathError = Exception
+    JMESPathError = JMESPathTypeError = Exception
     HAS_JMESPATH = False
     JMESPATH_IMPORT_ERROR = exc
 
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.facts_input import as_list, dig
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.plain import type_name
 
 CUSTOM_TRAIT_RE = re.compile(r'^CUSTOM_[A-Z0-9_]+$')
 
@@ -423,7 +424,7 @@ def normalize_custom_traits(custom_traits):
     else:
         raise ValueError(
             'custom_traits: expected a list of {name, query} or a mapping of name to query, got %s %r'
-            % (type(custom_traits).__name__, custom_traits))
+            % (type_name(custom_traits), custom_traits))
     for name, query in items:
         if not isinstance(name, str) or not CUSTOM_TRAIT_RE.match(name):
             raise ValueError(
@@ -443,17 +444,23 @@ def _suggest_name(name):
     return text if text.startswith('CUSTOM_') else 'CUSTOM_' + text
 
 
-def custom_traits_matching(custom_traits, facts, sriov=None):
-    """Names of the custom traits whose JMESPath query is truthy over the facts."""
+def evaluate_custom_traits(custom_traits, facts, sriov=None):
+    """``(names, failures)``: the custom traits whose JMESPath query is truthy over the
+    facts, and ``{name: why}`` of those whose query failed on these facts (a function given
+    a null or a value of another type), which are unknown here: neither set nor unset.
+    ``custom_trait_failure`` words a failure for a message.
+
+    Raises ValueError for a query that is not JMESPath, ImportError without jmespath.
+    """
     items = normalize_custom_traits(custom_traits)
     if not items:
-        return set()
+        return set(), {}
     if not HAS_JMESPATH:
         raise ImportError(
             'custom traits (%s) need the Python library jmespath on the controller: '
             'pip install jmespath (%s)' % (', '.join(name for name, dummy in items), JMESPATH_IMPORT_ERROR))
     data = {'libvirt_host_caps': facts, 'sriov': sriov}
-    traits = set()
+    traits, failures = set(), {}
     for name, query in items:
         try:
             compiled = jmespath.compile(query)
@@ -461,15 +468,46 @@ def custom_traits_matching(custom_traits, facts, sriov=None):
             raise ValueError(
                 'custom trait %s: query %r is not valid JMESPath (%s); fix the expression, '
                 'paths start at libvirt_host_caps or sriov and literals need backticks (`25000`)'
-                % (name, query, str(exc).strip().replace('\n', ' ')))
+                % (name, query, _one_line(exc)))
         try:
             result = compiled.search(data)
         except JMESPathError as exc:
-            raise ValueError(
-                'custom trait %s: query %r failed on these facts (%s); check the types it compares'
-                % (name, query, str(exc).strip().replace('\n', ' ')))
+            failures[name] = (query, _search_error(exc))
+            continue
         if result:
             traits.add(name)
+    return traits, failures
+
+
+def custom_trait_failure(name, failure, host=None):
+    """The message of a custom trait whose query failed on the facts of ``host``."""
+    query, why = failure
+    return ('custom trait %s: query %r failed on the facts of %s (%s); the trait is unknown there. Guard what may be '
+            'null, e.g. contains(x || `[]`, ...), or check the types it compares'
+            % (name, query, 'host %s' % host if host else 'this host', why))
+
+
+def _one_line(exc):
+    return str(exc).strip().replace('\n', ' ')
+
+
+def _search_error(exc):
+    """jmespath's message, with the offending value shortened: its own message prints the
+    whole value, which for a list of traits or a fact category is hundreds of characters."""
+    if isinstance(exc, JMESPathTypeError):
+        text = repr(exc.current_value)
+        return '%s() expects %s, got %s %s' % (
+            exc.function_name, ' or '.join(exc.expected_types), exc.actual_type, text if len(text) <= 60 else text[:57] + '...')
+    return _one_line(exc)
+
+
+def custom_traits_matching(custom_traits, facts, sriov=None):
+    """Names of the custom traits whose JMESPath query is truthy over the facts; raises
+    ValueError naming every query that failed on them, and the host."""
+    traits, failures = evaluate_custom_traits(custom_traits, facts, sriov)
+    if failures:
+        host = dig(facts, 'host_info', 'hostname')
+        raise ValueError('; '.join(custom_trait_failure(name, failures[name], host) for name in sorted(failures)))
     return traits
 
 

@@ -33,6 +33,7 @@ except ImportError:  # only the hardware trait queries need it
 
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.os_traits_names import OS_TRAITS
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.traits import CUSTOM_TRAIT_RE
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.plain import describe
 
 SECTIONS = ('resource_classes', 'hardware_traits', 'qos_policies', 'placement_policies')
 SECTION_LABELS = {
@@ -95,18 +96,6 @@ def _words(*parts):
     return ' '.join(part for part in parts if part)
 
 
-def _describe(value):
-    """A value with its YAML type, short enough for a message: ``string '2'``."""
-    if value is None:
-        return 'null'
-    if isinstance(value, bool):
-        return 'boolean %s' % str(value).lower()
-    kinds = ((int, 'integer'), (float, 'number'), (str, 'string'), (dict, 'mapping'), ((list, tuple), 'list'))
-    kind = next((label for types, label in kinds if isinstance(value, types)), type(value).__name__)
-    text = repr(value)
-    return '%s %s' % (kind, text if len(text) <= 60 else text[:57] + '...')
-
-
 # -- problems --------------------------------------------------------------------
 
 
@@ -142,7 +131,7 @@ def _whole(minimum, example):
     def check(problems, field, value):
         if isinstance(value, bool) or not isinstance(value, int):
             problems.add(field, 'wrong_type', 'expected a whole number%s, got %s; write it without quotes, e.g. %s'
-                         % (bound, _describe(value), example))
+                         % (bound, describe(value), example))
         elif minimum is not None and value < minimum:
             problems.add(field, 'out_of_range', 'must be%s, got %d; e.g. %s' % (bound, value, example))
     return check
@@ -160,7 +149,7 @@ def _number(minimum, inclusive, example):
     def check(problems, field, value):
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             problems.add(field, 'wrong_type', 'expected a number %s, got %s; write it without quotes, e.g. %s'
-                         % (bound, _describe(value), example))
+                         % (bound, describe(value), example))
         elif (isinstance(value, float) and math.isinf(value)) or not (value >= minimum if inclusive else value > minimum):
             problems.add(field, 'out_of_range', 'must be a finite number %s, got %r; e.g. %s' % (bound, value, example))
     return check
@@ -169,7 +158,7 @@ def _number(minimum, inclusive, example):
 def _text(example, non_empty=False):
     def check(problems, field, value):
         if not isinstance(value, str):
-            problems.add(field, 'wrong_type', 'expected a string, got %s; e.g. %s' % (_describe(value), example))
+            problems.add(field, 'wrong_type', 'expected a string, got %s; e.g. %s' % (describe(value), example))
         elif non_empty and not value.strip():
             problems.add(field, 'invalid_value', 'must not be empty; e.g. %s' % example)
     return check
@@ -178,14 +167,14 @@ def _text(example, non_empty=False):
 def _flag(example):
     def check(problems, field, value):
         if not isinstance(value, bool):
-            problems.add(field, 'wrong_type', 'expected true or false, got %s; e.g. %s' % (_describe(value), example))
+            problems.add(field, 'wrong_type', 'expected true or false, got %s; e.g. %s' % (describe(value), example))
     return check
 
 
 def _choice(choices, example):
     def check(problems, field, value):
         if not isinstance(value, str):
-            problems.add(field, 'wrong_type', 'expected one of %s, got %s; e.g. %s' % (', '.join(choices), _describe(value), example))
+            problems.add(field, 'wrong_type', 'expected one of %s, got %s; e.g. %s' % (', '.join(choices), describe(value), example))
         elif value not in choices:
             problems.add(field, 'invalid_value', 'must be one of %s, got %r; %s'
                          % (', '.join(choices), value, _words(_did_you_mean(value, choices), 'e.g. ' + example)))
@@ -195,7 +184,7 @@ def _choice(choices, example):
 def _list_of(item, example):
     def check(problems, field, value):
         if not isinstance(value, (list, tuple)):
-            problems.add(field, 'wrong_type', 'expected a list, got %s; e.g. %s' % (_describe(value), example))
+            problems.add(field, 'wrong_type', 'expected a list, got %s; e.g. %s' % (describe(value), example))
             return
         for index, element in enumerate(value):
             item(problems, '%s[%d]' % (field, index), element)
@@ -206,7 +195,7 @@ def _mapping(what, fields, example, required=()):
     """A dict of the known ``fields`` (key -> check); a null value counts as not set."""
     def check(problems, field, value):
         if not isinstance(value, dict):
-            problems.add(field, 'wrong_type', 'expected %s as a mapping, got %s; e.g. %s' % (what, _describe(value), example))
+            problems.add(field, 'wrong_type', 'expected %s as a mapping, got %s; e.g. %s' % (what, describe(value), example))
             return
         for key in value:
             if key not in fields:
@@ -227,7 +216,7 @@ def _resource_map(amount, example):
     def check(problems, field, value):
         if not isinstance(value, dict):
             problems.add(field, 'wrong_type', 'expected a mapping of resource class to amount, got %s; e.g. %s'
-                         % (_describe(value), example))
+                         % (describe(value), example))
             return
         for key, key_value in value.items():
             where = _join(field, key)
@@ -241,13 +230,13 @@ def _resource_map(amount, example):
 def _trait_list(problems, field, value):
     key = field.rsplit('.', 1)[-1]
     if not isinstance(value, (list, tuple)):
-        problems.add(field, 'wrong_type', 'expected a list of trait names, got %s; e.g. %s: [HW_CPU_X86_AVX2]' % (_describe(value), key))
+        problems.add(field, 'wrong_type', 'expected a list of trait names, got %s; e.g. %s: [HW_CPU_X86_AVX2]' % (describe(value), key))
         return
     seen = set()
     for index, trait in enumerate(value):
         where = '%s[%d]' % (field, index)
         if not isinstance(trait, str):
-            problems.add(where, 'wrong_type', 'expected a trait name, got %s; e.g. %s: [HW_CPU_X86_AVX2]' % (_describe(trait), key))
+            problems.add(where, 'wrong_type', 'expected a trait name, got %s; e.g. %s: [HW_CPU_X86_AVX2]' % (describe(trait), key))
         elif not valid_trait_name(trait):
             close = suggest_trait(trait)
             fix = _words(close and 'did you mean %s?' % close, 'for a trait of your own define %s in hardware_traits' % _custom_name(trait))
@@ -272,7 +261,7 @@ def _trait_conflicts(problems, field, entry):
 
 def _entry_name(problems, field, value):
     if not isinstance(value, str):
-        problems.add(field, 'wrong_type', 'expected a name string, got %s; e.g. name: small' % _describe(value))
+        problems.add(field, 'wrong_type', 'expected a name string, got %s; e.g. name: small' % describe(value))
     elif not NAME_RE.match(value):
         problems.add(field, 'invalid_name', 'must be 1 to 64 letters, digits, _, . or -, got %r; e.g. name: %s'
                      % (value, re.sub(r'[^A-Za-z0-9_.-]', '-', value)[:64] or 'small'))
@@ -280,7 +269,7 @@ def _entry_name(problems, field, value):
 
 def _custom_trait_name(problems, field, value):
     if not isinstance(value, str):
-        problems.add(field, 'wrong_type', 'expected a trait name, got %s; e.g. name: CUSTOM_FAST_NIC' % _describe(value))
+        problems.add(field, 'wrong_type', 'expected a trait name, got %s; e.g. name: CUSTOM_FAST_NIC' % describe(value))
     elif not CUSTOM_TRAIT_RE.match(value):
         why = ('%s is an os-traits name that host_traits derives itself; a hardware trait defines a new one' % value
                if value in OS_TRAITS else 'upper-case it and replace other characters with _')
@@ -291,7 +280,7 @@ def _custom_trait_name(problems, field, value):
 def _query(problems, field, value):
     example = "query: 'sriov.physical_functions[?speed_mbps >= `25000`]'"
     if not isinstance(value, str):
-        problems.add(field, 'wrong_type', 'expected a JMESPath string, got %s; quote it in YAML, e.g. %s' % (_describe(value), example))
+        problems.add(field, 'wrong_type', 'expected a JMESPath string, got %s; quote it in YAML, e.g. %s' % (describe(value), example))
     elif not value.strip():
         problems.add(field, 'invalid_query', 'is empty; give a JMESPath over libvirt_host_caps and sriov, e.g. %s' % example)
     elif not HAS_JMESPATH:
@@ -420,7 +409,7 @@ def catalog_problems(catalog):
     top = _Problems()
     if not isinstance(catalog, dict):
         top.add(None, 'wrong_type', 'expected a mapping with any of %s, got %s; e.g. {resource_classes: [...]}'
-                % (', '.join(SECTIONS), _describe(catalog)))
+                % (', '.join(SECTIONS), describe(catalog)))
         return top.items
     for key in catalog:
         if key not in SECTIONS:
@@ -432,7 +421,7 @@ def catalog_problems(catalog):
         if entries is not None and not isinstance(entries, (list, tuple)):
             section_problems = _Problems(section)
             section_problems.add(section, 'wrong_type', 'expected a list of entries with a name, got %s; write each %s as a list item '
-                                 '(- name: ...)' % (_describe(entries), SECTION_LABELS[section]))
+                                 '(- name: ...)' % (describe(entries), SECTION_LABELS[section]))
             problems.extend(section_problems.items)
             continue
         first = {}

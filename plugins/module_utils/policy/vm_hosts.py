@@ -29,8 +29,9 @@ from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.facts_i
 )
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.resources import derive_resources, host_memory_mb
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.traits import (
-    custom_traits_matching, derive_traits, normalize_custom_traits, sriov_traits,
+    custom_trait_failure, derive_traits, evaluate_custom_traits, normalize_custom_traits, sriov_traits,
 )
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.plain import describe, type_name
 
 PASS, UNKNOWN, FAIL = 'pass', 'unknown', 'fail'
 
@@ -224,7 +225,7 @@ class HostView:
     __slots__ = ('name', 'arch', 'guests', 'probes', 'families', 'default_machines', 'domcaps_null',
                  'memory_mb', 'online_cpus', 'page_sizes_kb', 'hugepages', 'cpu_model', 'cpu_features',
                  'cpu_features_complete', 'guest_features', 'sev_used', 'sriov_known', 'assignments_known', 'total_vfs',
-                 'free_vfs', 'pci', 'resources', 'pools', 'networks', 'traits', 'targets')
+                 'free_vfs', 'pci', 'resources', 'pools', 'networks', 'traits', 'trait_failures', 'targets')
 
     def target(self, arch, machine, virt_type):
         key = (arch, machine, virt_type)
@@ -234,21 +235,29 @@ class HostView:
         return found
 
 
+class HostWithoutFacts(ValueError):
+    """A host has no ``libvirt_host_caps`` facts at all (unreachable, failed, never
+    gathered): it is skipped, not an error in the input."""
+
+
 def read_host(name, data, custom_traits=None):
     """A ``HostView`` of ``data`` (hostvars[host].ansible_facts, or the bare
-    libvirt_host_caps). Raises ValueError naming the path of what is wrong."""
+    libvirt_host_caps). Raises HostWithoutFacts (the message says what is missing) or
+    ValueError naming the path of what is wrong."""
     path = 'hosts.%s' % name
+    missing = _missing_facts(data)
+    if missing:
+        raise HostWithoutFacts(missing)
     if not isinstance(data, Mapping):
-        text = repr(data)
-        raise ValueError('%s: expected the facts of host %s (hostvars[%r].ansible_facts, a mapping), got %s %s'
-                         % (path, name, name, type(data).__name__, text if len(text) <= 60 else text[:57] + '...'))
+        raise ValueError('%s: expected the facts of host %s (hostvars[%r].ansible_facts, a mapping), got %s'
+                         % (path, name, name, describe(data)))
     try:
         facts, sriov = unwrap_host_facts(data)
     except ValueError as exc:
         raise ValueError('%s: %s' % (_facts_path(path, data), exc))
     if sriov is not None and not isinstance(sriov, Mapping):
         raise ValueError('%s.sriov: expected the sriov facts (a mapping) or nothing, got %s; gather them with '
-                         'virtumancer.hostcaps.sriov_facts' % (_holder_path(path, data), type(sriov).__name__))
+                         'virtumancer.hostcaps.sriov_facts' % (_holder_path(path, data), type_name(sriov)))
     sriov = dict(sriov) if sriov is not None else None
     view = HostView()
     view.name = name
@@ -264,13 +273,32 @@ def read_host(name, data, custom_traits=None):
     traits = set(traits) if isinstance(traits, list) else set(derive_traits(facts))
     traits.update(sriov_traits(sriov))
     try:
-        traits.update(custom_traits_matching(custom_traits, facts, sriov))
+        custom, failures = evaluate_custom_traits(custom_traits, facts, sriov)
     except ValueError as exc:
         raise ValueError('%s: %s' % (path, exc))
     except ImportError as exc:
         raise ValueError(str(exc))
+    traits.update(custom)
     view.traits = frozenset(traits)
+    view.trait_failures = dict((trait, custom_trait_failure(trait, failure, name)) for trait, failure in failures.items())
     return view
+
+
+def _missing_facts(data):
+    """What a host without libvirt_host_caps facts lacks, or None when it has them (or
+    has something else that is not facts, which read_host refuses)."""
+    if data is None:
+        return 'no facts (null)'
+    if not isinstance(data, Mapping):
+        return None
+    holder = data['ansible_facts'] if isinstance(data.get('ansible_facts'), Mapping) else data
+    if not holder:
+        return 'no facts at all'
+    if 'libvirt_host_caps' in holder:
+        return 'libvirt_host_caps is null' if holder['libvirt_host_caps'] is None else None
+    if 'schema_version' in holder or 'host_info' in holder or 'cpu_info' in holder:
+        return None
+    return 'facts, but no libvirt_host_caps among them (%s)' % _names(sorted(str(key) for key in holder), limit=5)
 
 
 def _holder_path(path, data):
@@ -936,12 +964,18 @@ def rule_networks(view, target, req):
 
 
 def rule_traits(view, target, req):
-    missing = [trait for trait in req.required_traits if trait not in view.traits]
+    failed = view.trait_failures
+    missing = [trait for trait in req.required_traits if trait not in view.traits and trait not in failed]
     if missing:
         return _fail('trait_missing', 'required_traits', 'lacks the required trait%s %s' % ('s' if len(missing) > 1 else '', ', '.join(missing)))
     present = [trait for trait in req.forbidden_traits if trait in view.traits]
     if present:
         return _fail('trait_forbidden', 'forbidden_traits', 'has the forbidden trait%s %s' % ('s' if len(present) > 1 else '', ', '.join(present)))
+    for field, wanted in (('required_traits', req.required_traits), ('forbidden_traits', req.forbidden_traits)):
+        unknown = [trait for trait in wanted if trait in failed]
+        if unknown:
+            return _unknown('trait_missing' if field == 'required_traits' else 'trait_forbidden', field,
+                            'the trait%s %s: %s' % ('s' if len(unknown) > 1 else '', ', '.join(unknown), failed[unknown[0]]))
     return None
 
 
@@ -958,6 +992,19 @@ def evaluate(view, req):
         if first_unknown is None:
             first_unknown = outcome
     return first_unknown or (PASS, None, None, None)
+
+
+def evaluate_all(view, req):
+    """``[(verdict, code, field, message)]``: every requirement of the request the host
+    fails, then every one it cannot confirm, each in the order of the rules (empty when it
+    passes). The first is what ``evaluate`` gives."""
+    target = view.target(req.arch, req.machine, req.virt_type)
+    if target.outcome is not None and target.outcome[0] == FAIL:
+        # Without the arch, virt_type or machine, every other rule could only say it
+        # cannot confirm its requirement there.
+        return [target.outcome]
+    found = [outcome for outcome in (rule(view, target, req) for rule in req.rules) if outcome is not None]
+    return [outcome for outcome in found if outcome[0] == FAIL] + [outcome for outcome in found if outcome[0] != FAIL]
 
 
 # -- the index -------------------------------------------------------------------------
@@ -979,21 +1026,34 @@ class HostIndex:
     ``hosts``: host name -> that host's facts (``hostvars[host].ansible_facts``, or the bare
     ``libvirt_host_caps``). ``custom_traits``: ``[(name, query)]``, ``[{name, query}]`` or
     ``{name: query}`` with JMESPath queries over ``{libvirt_host_caps, sriov}``.
+    A host without libvirt_host_caps facts is left out and listed in ``skipped``.
     Raises ValueError whose message starts with the path of what is wrong.
     """
 
     def __init__(self, hosts, custom_traits=None):
         if not isinstance(hosts, Mapping):
             raise ValueError('hosts: expected a mapping of host name to that host\'s facts (hostvars[host].ansible_facts), got %s'
-                             % type(hosts).__name__)
+                             % type_name(hosts))
         items = _custom_trait_items(custom_traits)
-        self._views = tuple(read_host(name, hosts[name], items) for name in sorted(hosts, key=str))
+        views, self.skipped = [], {}
+        for name in sorted(hosts, key=str):
+            try:
+                views.append(read_host(name, hosts[name], items))
+            except HostWithoutFacts as exc:
+                self.skipped[name] = str(exc)
+        self._views = tuple(views)
         self._by_name = dict((view.name, view) for view in self._views)
 
     @property
     def hosts(self):
         """Host names in the order results are given."""
         return tuple(view.name for view in self._views)
+
+    @property
+    def trait_failures(self):
+        """``[(host, trait, message)]`` of the custom trait queries that failed on a
+        host's facts; those traits are unknown on that host."""
+        return [(view.name, trait, view.trait_failures[trait]) for view in self._views for trait in sorted(view.trait_failures)]
 
     def view(self, host):
         """The ``HostView`` of ``host`` (for diagnostics); KeyError when unknown."""
@@ -1005,6 +1065,12 @@ class HostIndex:
         host cannot confirm) or ``fail`` (the first requirement the host fails)."""
         req = compile_request(vm)
         return [(view.name,) + evaluate(view, req) for view in self._views]
+
+    def check_all(self, vm):
+        """``{host: [(verdict, code, field, message)]}``: every requirement each host fails
+        or cannot confirm; a host that satisfies the VM has an empty list."""
+        req = compile_request(vm)
+        return dict((view.name, evaluate_all(view, req)) for view in self._views)
 
     def first_pass(self, vm):
         """The first host (in host name order) that satisfies every requirement, or None."""

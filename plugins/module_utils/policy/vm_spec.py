@@ -17,6 +17,7 @@ import difflib
 import re
 
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.policy.vm_catalog import suggest_trait, valid_trait_name
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.plain import describe
 
 NAME_RE = re.compile(r'^[A-Za-z0-9_.-]{1,64}$')
 PCI_ID_RE = re.compile(r'^(0x)?[0-9a-fA-F]{4}$')
@@ -47,10 +48,6 @@ SIZED = (('vcpus', 1), ('memory_mb', 64), ('disk_gb', 0))
 
 def problem(vm, field, code, message, severity='error', hosts=None):
     return {'vm': vm, 'field': field, 'code': code, 'message': message, 'severity': severity, 'hosts': hosts or {}}
-
-
-def _kind(value):
-    return 'null' if value is None else type(value).__name__
 
 
 def _short(value):
@@ -92,8 +89,8 @@ class _Checker(object):
         if value is None:
             return default
         if not _is_int(value):
-            self.add(field, 'wrong_type', '%s must be an integer >= %d, got %s %s%s' % (
-                field, minimum, _kind(value), _short(value),
+            self.add(field, 'wrong_type', '%s must be an integer >= %d, got %s%s' % (
+                field, minimum, describe(value),
                 '; write it without quotes' if isinstance(value, str) and value.strip().isdigit() else ''))
             return None
         if value < minimum:
@@ -111,8 +108,8 @@ class _Checker(object):
         if not isinstance(value, str) or value not in choices:
             shown = [choice for choice in choices if choice is not None]
             close = difflib.get_close_matches(str(value), shown, n=1, cutoff=0.5)
-            self.add(field, 'invalid_value', '%s must be one of %s%s, got %s %s%s' % (
-                field, ', '.join(shown), ' or null' if None in choices else '', _kind(value), _short(value),
+            self.add(field, 'invalid_value', '%s must be one of %s%s, got %s%s' % (
+                field, ', '.join(shown), ' or null' if None in choices else '', describe(value),
                 '; did you mean %r?' % close[0] if close else ''))
             return None
         return value
@@ -123,7 +120,7 @@ class _Checker(object):
         if value is None:
             return default
         if not isinstance(value, bool):
-            self.add(field, 'wrong_type', '%s must be true or false, got %s %s' % (field, _kind(value), _short(value)))
+            self.add(field, 'wrong_type', '%s must be true or false, got %s' % (field, describe(value)))
             return default
         return value
 
@@ -133,7 +130,7 @@ class _Checker(object):
         if value is None:
             return None
         if not isinstance(value, str) or not value.strip():
-            self.add(field, 'wrong_type', '%s must be a non-empty string or null, got %s %s' % (field, _kind(value), _short(value)))
+            self.add(field, 'wrong_type', '%s must be a non-empty string or null, got %s' % (field, describe(value)))
             return None
         if pattern is not None and not pattern.match(value):
             self.add(field, 'invalid_value', '%s %r is not valid%s' % (field, value, hint))
@@ -147,7 +144,7 @@ class _Checker(object):
         if value is None:
             return []
         if not isinstance(value, list):
-            self.add(field, 'wrong_type', '%s must be a list, got %s %s' % (field, _kind(value), _short(value)))
+            self.add(field, 'wrong_type', '%s must be a list, got %s' % (field, describe(value)))
             return []
         return value
 
@@ -161,8 +158,8 @@ class _Checker(object):
 
     def mapping(self, value, field, known):
         if not isinstance(value, dict):
-            self.add(field, 'wrong_type', '%s must be a mapping with the keys %s, got %s %s'
-                     % (field, ', '.join(known), _kind(value), _short(value)))
+            self.add(field, 'wrong_type', '%s must be a mapping with the keys %s, got %s'
+                     % (field, ', '.join(known), describe(value)))
             return None
         self.unknown_keys(value, known, field + '.')
         return value
@@ -208,7 +205,7 @@ def _cpu(checker, vm):
             cpu['features'].append(feature)
         else:
             checker.add('cpu.features[%d]' % position, 'wrong_type',
-                        'cpu.features[%d] must be a CPU feature name such as avx2, got %s %s' % (position, _kind(feature), _short(feature)))
+                        'cpu.features[%d] must be a CPU feature name such as avx2, got %s' % (position, describe(feature)))
     return cpu
 
 
@@ -220,7 +217,7 @@ def _tpm(checker, vm):
         return '%.1f' % value  # tpm: 2.0 unquoted in YAML
     if isinstance(value, str) and value in TPM_VERSIONS:
         return value
-    checker.add('tpm', 'invalid_value', 'tpm must be null, "1.2" or "2.0", got %s %s' % (_kind(value), _short(value)))
+    checker.add('tpm', 'invalid_value', 'tpm must be null, "1.2" or "2.0", got %s' % (describe(value)))
     return None
 
 
@@ -232,8 +229,8 @@ def _pci_devices(checker, vm):
             value = item.get(key)
             if not isinstance(value, str) or not PCI_ID_RE.match(value):
                 checker.add('%s.%s' % (field, key), 'invalid_value' if isinstance(value, str) else 'wrong_type',
-                            '%s.%s must be a 4-digit hex PCI id in quotes such as "10de", got %s %s'
-                            % (field, key, _kind(value), _short(value)))
+                            '%s.%s must be a 4-digit hex PCI id in quotes such as "10de", got %s'
+                            % (field, key, describe(value)))
                 ids.append(None)
             else:
                 ids.append(value.lower()[-4:])
@@ -335,7 +332,7 @@ def check_vm(vm, index, catalog, problems):
     errors."""
     if not isinstance(vm, dict):
         problems.append(problem('vms[%d]' % index, 'vms[%d]' % index, 'wrong_type',
-                                'vms[%d] must be a mapping (a VM definition), got %s %s' % (index, _kind(vm), _short(vm))))
+                                'vms[%d] must be a mapping (a VM definition), got %s' % (index, describe(vm))))
         return None
     name = vm.get('name')
     label = name if isinstance(name, str) and NAME_RE.match(name) else 'vms[%d]' % index

@@ -17,8 +17,10 @@ import json
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.policy.vm_catalog import catalog_problems, index_catalog
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.policy.vm_hosts import HostIndex
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.policy.vm_spec import check_vm, duplicate_names, problem
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.plain import describe, type_name
 
 CATALOG_KEYS = ('resource_classes', 'hardware_traits', 'qos_policies', 'placement_policies')
+DETAILS = ('first', 'all')
 
 
 class InputError(ValueError):
@@ -30,7 +32,7 @@ def _catalog(catalog, problems):
         return index_catalog(None)
     if not isinstance(catalog, dict):
         raise InputError('catalog must be a mapping with the keys %s, got %s; pass catalog={"resource_classes": '
-                         'hostcaps_resource_classes, ...}' % (', '.join(CATALOG_KEYS), type(catalog).__name__))
+                         'hostcaps_resource_classes, ...}' % (', '.join(CATALOG_KEYS), type_name(catalog)))
     for found in catalog_problems(catalog):
         problems.append(problem(None, 'catalog.%s' % found['field'], found['code'], found['message'], found['severity']))
     return index_catalog(catalog)
@@ -40,7 +42,7 @@ def _signature(vm):
     return json.dumps(dict((key, value) for key, value in vm.items() if key != 'name'), sort_keys=True)
 
 
-def _verdict(index, vm):
+def _verdict(index, vm, detail):
     """The host-side problem of ``vm`` without its name, or None when some host satisfies it."""
     if index.first_pass(vm) is not None:
         return None
@@ -48,24 +50,73 @@ def _verdict(index, vm):
     if not results:
         return ('no_hosts', 'no host to check against: hosts is empty', 'error', {})
     per_host = dict((host, {'code': code, 'field': field, 'message': message}) for host, dummy, code, field, message in results)
+    listed = 'the first requirement it fails'
+    if detail == 'all':
+        listed = 'every requirement it fails or cannot confirm'
+        for host, found in index.check_all(vm).items():
+            per_host[host]['requirements'] = [
+                {'verdict': verdict, 'code': code, 'field': field, 'message': message} for verdict, code, field, message in found]
     unknown = sum(1 for result in results if result[1] == 'unknown')
     if unknown:
         return ('no_host_confirmed', 'no host is known to satisfy this VM: %d host(s) cannot confirm a requirement, %d fail one'
                 % (unknown, len(results) - unknown), 'warning', per_host)
-    return ('no_host_fits', '0 of %d hosts satisfy this VM; each host lists the first requirement it fails' % len(results), 'error',
-            per_host)
+    return ('no_host_fits', '0 of %d hosts satisfy this VM; each host lists %s' % (len(results), listed), 'error', per_host)
 
 
-def validate_vms(vms, catalog=None, hosts=None):
+def _skip_reason(name, missing, gathered):
+    """Why host ``name`` has no facts: the result of the task that should have gathered
+    them when the caller passes it (unreachable, failed), then what its facts lack."""
+    result = gathered.get(name) if isinstance(gathered, dict) else None
+    said = ''
+    if isinstance(result, dict):
+        message = str(result.get('msg') or '').strip()
+        if result.get('unreachable'):
+            said = 'unreachable (%s)' % (message or 'no message')
+        elif result.get('failed'):
+            said = 'gathering its facts failed (%s)' % (message or 'no message')
+        elif result.get('skipped'):
+            said = 'gathering its facts was skipped (%s)' % (result.get('false_condition') or result.get('skip_reason') or 'no reason given')
+    return '%s; it has %s' % (said, missing) if said else 'it has %s' % missing
+
+
+def _host_problems(index, gathered, problems):
+    """Rows for hosts left out (no facts) and custom traits whose query failed on a host;
+    False when no host is left to check the VMs against."""
+    for name in sorted(index.skipped, key=str):
+        problems.append(problem(
+            None, 'hosts.%s' % name, 'host_skipped',
+            'host %s is skipped, no VM is checked against it: %s. Gather its facts with virtumancer.hostcaps.libvirt_host_caps '
+            '(or keep them in the factdb cache), or leave it out with --limit' % (name, _skip_reason(name, index.skipped[name], gathered)),
+            'warning'))
+    for host, trait, message in index.trait_failures:
+        problems.append(problem(None, 'hosts.%s' % host, 'trait_query_failed', message))
+    if index.skipped and not index.hosts:
+        problems.append(problem(
+            None, 'hosts', 'no_host_facts', 'none of the %d host(s) has libvirt_host_caps facts, so no VM could be checked against '
+            'a host (each is named above); gather them with virtumancer.hostcaps.libvirt_host_caps' % len(index.skipped)))
+        return False
+    return True
+
+
+def validate_vms(vms, catalog=None, hosts=None, detail='first', gathered=None):
     """Problems of ``vms`` (a list of VM definitions); an empty list means valid.
 
     ``catalog``: {resource_classes, hardware_traits, qos_policies, placement_policies}.
-    ``hosts``: host name -> that host's facts (hostvars[h].ansible_facts). Raises InputError
-    for input that cannot be validated at all (the message names the path).
+    ``hosts``: host name -> that host's facts (hostvars[h].ansible_facts); a host without
+    libvirt_host_caps facts is skipped with a ``host_skipped`` warning. ``detail``:
+    ``first`` (each host's first failed requirement) or ``all`` (every one, in
+    ``requirements``). ``gathered``: host name -> the registered result of the task that
+    gathers its facts, to say why a host has none. Raises InputError for input that
+    cannot be validated at all (the message names the path).
     """
     if not isinstance(vms, list):
         raise InputError('the VM definitions must be a list of mappings, got %s; pass a list such as hostcaps_vms'
-                         % ('null' if vms is None else type(vms).__name__))
+                         % type_name(vms))
+    if detail not in DETAILS:
+        raise InputError('detail must be %s, got %s' % (' or '.join(DETAILS), describe(detail)))
+    if gathered is not None and not isinstance(gathered, dict):
+        raise InputError('gathered must map host names to the registered result of the task that gathers their facts, got %s'
+                         % type_name(gathered))
     problems = []
     index_of_catalog = _catalog(catalog, problems)
     resolved = [check_vm(vm, position, index_of_catalog, problems) for position, vm in enumerate(vms)]
@@ -74,18 +125,20 @@ def validate_vms(vms, catalog=None, hosts=None):
         return problems
     if not isinstance(hosts, dict):
         raise InputError('hosts must map host names to their facts (hostvars[host].ansible_facts), got %s'
-                         % type(hosts).__name__)
+                         % type_name(hosts))
     try:
         index = HostIndex(hosts, index_of_catalog.hardware_traits)
     except ValueError as exc:
         raise InputError(str(exc))
+    if not _host_problems(index, gathered, problems):
+        return problems
     verdicts = {}
     for vm in resolved:
         if vm is None or vm['name'] in duplicates:
             continue
         signature = _signature(vm)
         if signature not in verdicts:
-            verdicts[signature] = _verdict(index, vm)
+            verdicts[signature] = _verdict(index, vm, detail)
         found = verdicts[signature]
         if found is not None:
             code, message, severity, per_host = found

@@ -59,7 +59,7 @@ def test_bad_ratio_becomes_a_filter_error(facts):
 def test_input_that_is_not_a_mapping_is_refused():
     with pytest.raises(AnsibleFilterError) as err:
         host_resources('hv1')
-    assert "str 'hv1'" in str(err.value)
+    assert "string 'hv1'" in str(err.value)
 
 
 def test_other_schema_version_is_refused(facts):

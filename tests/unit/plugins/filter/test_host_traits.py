@@ -70,12 +70,12 @@ def test_custom_traits_are_passed_on(facts):
     assert 'CUSTOM_AMD' in host_traits(facts, custom_traits=custom)
 
 
-@pytest.mark.parametrize('value', ['hv1', None, ['x'], 3])
-def test_input_that_is_not_a_mapping_is_refused(value):
+@pytest.mark.parametrize('value, described', [('hv1', "string 'hv1'"), (None, 'null'), (['x'], "list ['x']"), (3, 'integer 3')])
+def test_input_that_is_not_a_mapping_is_refused(value, described):
     with pytest.raises(AnsibleFilterError) as err:
         host_traits(value)
     message = str(err.value)
-    assert repr(value) in message and 'ansible_facts.libvirt_host_caps' in message
+    assert 'got %s;' % described in message and 'ansible_facts.libvirt_host_caps' in message
 
 
 def test_mapping_without_facts_is_refused():
@@ -95,7 +95,7 @@ def test_other_schema_version_is_refused(facts):
 def test_libvirt_host_caps_that_is_not_a_mapping_is_refused():
     with pytest.raises(AnsibleFilterError) as err:
         host_traits({'libvirt_host_caps': None})
-    assert 'libvirt_host_caps is NoneType' in str(err.value)
+    assert 'libvirt_host_caps is null, not a mapping' in str(err.value)
 
 
 def test_bad_custom_trait_becomes_a_filter_error(facts):

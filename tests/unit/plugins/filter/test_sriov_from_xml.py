@@ -65,7 +65,7 @@ def test_garbage_names_the_document_and_the_fix():
 
 
 def test_input_of_the_wrong_type():
-    with pytest.raises(AnsibleFilterError, match='the input must be a list of XML strings, got dict'):
+    with pytest.raises(AnsibleFilterError, match='the input must be a list of XML strings, got mapping'):
         sriov_from_xml({'pci': '<device/>'})
 
 

@@ -263,6 +263,81 @@ def test_hosts_as_ansible_facts_or_bare_facts_are_the_same(fleet):
     assert vm_validate([vm(vcpus=100000)], hosts=bare) == vm_validate([vm(vcpus=100000)], hosts={'milan': fleet['milan']})
 
 
+# -- a fleet with hosts missing, and every failed requirement ----------------------------
+
+def test_a_host_without_facts_is_skipped_with_a_warning_naming_it(fleet):
+    problems = vm_validate([vm(vcpus=100000)], hosts={'milan': fleet['milan'], 'ghost': {}})
+
+    assert [(p['vm'], p['field'], p['code'], p['severity']) for p in problems] == [
+        (None, 'hosts.ghost', 'host_skipped', 'warning'), ('web01', 'hosts', 'no_host_fits', 'error')]
+    assert 'host ghost is skipped' in problems[0]['message'] and 'no facts at all' in problems[0]['message']
+    assert sorted(problems[1]['hosts']) == ['milan']
+
+
+def test_a_fleet_with_a_host_skipped_still_validates_a_vm_the_others_fit(fleet):
+    problems = vm_validate([vm()], hosts={'milan': fleet['milan'], 'ghost': {}})
+
+    assert codes(problems) == [('hosts.ghost', 'host_skipped', 'warning')]
+
+
+@pytest.mark.parametrize('result, reason', [
+    ({'unreachable': True, 'changed': False, 'msg': 'Failed to connect to the host via ssh: Connection refused'},
+     'unreachable (Failed to connect to the host via ssh: Connection refused); it has no facts at all'),
+    ({'failed': True, 'msg': 'cannot connect to qemu:///system: Failed to connect socket'},
+     'gathering its facts failed (cannot connect to qemu:///system: Failed to connect socket); it has no facts at all'),
+    ({'changed': False, 'skipped': True, 'false_condition': 'ansible_facts.libvirt_host_caps is not defined'},
+     'gathering its facts was skipped (ansible_facts.libvirt_host_caps is not defined); it has no facts at all'),
+    ({'changed': False}, 'it has no facts at all'),
+], ids=['unreachable', 'failed', 'skipped', 'ran'])
+def test_the_gather_result_says_why_a_host_has_no_facts(fleet, result, reason):
+    problems = vm_validate([vm()], hosts={'milan': fleet['milan'], 'ghost': {}}, gathered={'ghost': result, 'milan': {'changed': False}})
+
+    assert problems[0]['message'].startswith('host ghost is skipped, no VM is checked against it: %s. ' % reason)
+
+
+def test_no_host_with_facts_is_an_error(fleet):
+    problems = vm_validate([vm()], hosts={'ghost': {}, 'hv9': {'ansible_hostname': 'hv9'}})
+
+    assert [(p['field'], p['code'], p['severity']) for p in problems] == [
+        ('hosts.ghost', 'host_skipped', 'warning'), ('hosts.hv9', 'host_skipped', 'warning'), ('hosts', 'no_host_facts', 'error')]
+    assert 'none of the 2 host(s) has libvirt_host_caps facts' in problems[2]['message']
+
+
+def test_detail_all_lists_every_requirement_a_host_fails(fleet):
+    # An NFV VM: the Milan host has no VF (no sriov facts) and lacks the trait.
+    nfv = vm(name='nfv01', sriov_vfs=2, required_traits=['CUSTOM_BIG_MEMORY'], memory_mb=64 * 1024 * 1024)
+
+    first = vm_validate([nfv], catalog=CATALOG, hosts={'milan': fleet['milan']})
+    every = vm_validate([nfv], catalog=CATALOG, hosts={'milan': fleet['milan']}, detail='all')
+
+    assert 'requirements' not in first[0]['hosts']['milan']
+    milan = every[0]['hosts']['milan']
+    assert dict((key, milan[key]) for key in ('code', 'field', 'message')) == first[0]['hosts']['milan']
+    assert [(r['verdict'], r['code'], r['field']) for r in milan['requirements']] == [
+        ('fail', 'memory_exceeds_host', 'memory_mb'), ('fail', 'trait_missing', 'required_traits'),
+        ('unknown', 'sriov_vfs_insufficient', 'sriov_vfs')]
+    assert every[0]['message'].endswith('each host lists every requirement it fails or cannot confirm')
+
+
+def test_detail_is_first_or_all(fleet):
+    with pytest.raises(AnsibleFilterError, match="detail must be first or all, got string 'every'"):
+        vm_validate([vm()], hosts=fleet, detail='every')
+
+
+def test_a_custom_trait_query_failing_on_one_host_is_an_error_row_not_an_abort(fleet):
+    broken = copy.deepcopy(fleet['milan'])
+    broken['libvirt_host_caps']['cpu_info'] = None
+    catalog = dict(CATALOG, hardware_traits=[{'name': 'CUSTOM_AVX2', 'query': "contains(libvirt_host_caps.cpu_info.features, 'avx2')"}])
+
+    problems = vm_validate([vm(required_traits=['CUSTOM_AVX2'])], catalog=catalog, hosts={'broken': broken, 'sev': fleet['sev']})
+
+    assert [(p['vm'], p['field'], p['code'], p['severity']) for p in problems] == [
+        (None, 'hosts.broken', 'trait_query_failed', 'error'), ('web01', 'hosts', 'no_host_confirmed', 'warning')]
+    assert 'custom trait CUSTOM_AVX2' in problems[0]['message'] and 'host broken' in problems[0]['message']
+    assert problems[1]['hosts']['broken']['message'].startswith('cannot confirm the trait CUSTOM_AVX2')
+    assert problems[1]['hosts']['sev']['code'] == 'trait_missing'
+
+
 # -- bad input ----------------------------------------------------------------------------
 
 @pytest.mark.parametrize('rule, args, kwargs, match', [

@@ -478,15 +478,73 @@ def test_other_schema_version_is_refused_with_its_path(host, holder, path):
 
 @pytest.mark.parametrize('facts, path', [
     pytest.param('hv2.example.com', 'hosts.hv2: ', id='string'),
-    pytest.param(None, 'hosts.hv2: ', id='null'),
-    pytest.param({'libvirt_host_caps': None}, 'hosts.hv2.libvirt_host_caps: ', id='null-libvirt_host_caps'),
-    pytest.param({'ansible_hostname': 'hv2'}, 'hosts.hv2: ', id='no-facts'),
+    pytest.param({'libvirt_host_caps': 'none'}, 'hosts.hv2.libvirt_host_caps: ', id='string-libvirt_host_caps'),
     pytest.param({'libvirt_host_caps': {'schema_version': 1}, 'sriov': 'none'}, 'hosts.hv2.sriov: ', id='sriov-not-a-mapping'),
 ])
 def test_unreadable_host_facts_are_refused_with_the_host_named(host, facts, path):
     with pytest.raises(ValueError) as err:
         HostIndex({'hv1': host('tdx'), 'hv2': facts})
     assert str(err.value).startswith(path)
+
+
+@pytest.mark.parametrize('facts, reason', [
+    pytest.param({}, 'no facts at all', id='unreachable'),  # hostvars[host].ansible_facts of a host never reached
+    pytest.param({'ansible_facts': {}}, 'no facts at all', id='hostvars-unreachable'),
+    pytest.param(None, 'no facts (null)', id='null'),
+    pytest.param({'libvirt_host_caps': None}, 'libvirt_host_caps is null', id='null-libvirt_host_caps'),
+    pytest.param({'ansible_hostname': 'hv2', 'ansible_os_family': 'Debian'}, 'facts, but no libvirt_host_caps among them '
+                 '(ansible_hostname, ansible_os_family)', id='setup-facts-only'),
+])
+def test_a_host_without_facts_is_skipped_with_what_it_lacks(host, facts, reason):
+    index = HostIndex({'hv1': host('tdx'), 'hv2': facts})
+
+    assert (index.hosts, index.skipped) == (('hv1',), {'hv2': reason})
+    assert index.first_pass(vm(machine='q35')) == 'hv1'
+
+
+# -- every requirement a host fails ---------------------------------------------------
+
+
+def test_check_all_lists_every_failed_requirement_then_the_unconfirmed_ones(host):
+    # An NFV VM on the EPYC host without SR-IOV facts: too many vCPUs and a missing trait
+    # both fail, the VFs cannot be confirmed.
+    nfv = vm(vcpus=100000, machine='q35', sriov_vfs=2, required_traits=['CUSTOM_NFV'])
+    index = HostIndex({'hv1': host('milan')})
+
+    found = index.check_all(nfv)['hv1']
+
+    assert [(verdict, code) for verdict, code, field, message in found] == [
+        ('fail', 'vcpus_exceed_max'), ('fail', 'trait_missing'), ('unknown', 'sriov_vfs_insufficient')]
+    assert found[0][1:] == index.check(nfv)[0][2:]
+
+
+def test_check_all_of_a_host_that_fits_is_empty(host):
+    assert HostIndex({'hv1': host('milan')}).check_all(vm(machine='q35')) == {'hv1': []}
+
+
+def test_check_all_stops_at_an_arch_the_host_does_not_run(host):
+    found = HostIndex({'hv1': host('milan')}).check_all(vm(arch='aarch64', vcpus=100000))['hv1']
+    assert [code for verdict, code, field, message in found] == ['arch_unsupported']
+
+
+# -- custom traits whose query fails on one host ---------------------------------------
+
+
+def test_a_custom_trait_query_that_fails_on_one_host_is_unknown_there_only(host):
+    # contains() of a null: the host whose cpu_info could not be read.
+    broken = copy.deepcopy(host('milan'))
+    broken['cpu_info'] = None
+    query = [('CUSTOM_AVX2', "contains(libvirt_host_caps.cpu_info.features, 'avx2')")]
+
+    index = HostIndex({'hv1': broken, 'hv2': host('milan')}, query)
+
+    assert [(name, trait) for name, trait, message in index.trait_failures] == [('hv1', 'CUSTOM_AVX2')]
+    message = index.trait_failures[0][2]
+    assert 'custom trait CUSTOM_AVX2' in message and 'host hv1' in message and 'contains() expects array or string, got null' in message
+    verdicts = index.check(vm(required_traits=['CUSTOM_AVX2']))
+    assert [(name, verdict, code) for name, verdict, code, field, message in verdicts] == [
+        ('hv1', 'unknown', 'trait_missing'), ('hv2', 'pass', None)]
+    assert 'CUSTOM_AVX2' in verdicts[0][4] and verdicts[0][4].startswith('cannot confirm')
 
 
 def test_hosts_must_be_a_mapping():
