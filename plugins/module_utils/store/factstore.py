@@ -303,37 +303,47 @@ class _Store(object):
             # Unless the key changed and the host's history did not (facts written again after a flush).
             if last_hash != new_hash:
                 latest = None if last_version is None else (int(last_version), last_hash, last_config, last_run)
-                self._record(host, facts, new_hash, configuration_digest(facts, new_hash), run, now, latest)
+                self._record(host, facts, new_hash, run, now, latest)
             if old_hash is not None:
                 self._drop_blob_if_unused(host, old_hash)
 
-    def _record(self, host, facts, new_hash, config, run, now, latest):
-        """Put ``facts`` (digests ``new_hash``, ``config``) into the history of ``host`` whose
-        latest version is ``latest`` = (version, hash, config_hash, run_id) or None."""
+    def _record(self, host, facts, new_hash, run, now, latest):
+        """Put ``facts`` (digest ``new_hash``) into the history of ``host`` whose latest version
+        is ``latest`` = (version, hash, config_hash, run_id) or None."""
         schema_version = facts_schema_version(facts)
+        computed = []
+
+        def config():
+            # Only a comparison needs it: the first run of a host compares with nothing, and a
+            # version whose digest is left null gets it from its facts when one does.
+            if not computed:
+                computed.append(configuration_digest(facts, new_hash))
+            return computed[0]
         if latest is not None and run is not None and latest[3] == run:
             # This run's version: the history becomes what it would be had the run written
             # these facts only, so the version before it may take them.
             before = self._one('SELECT version, hash, config_hash, run_id FROM versions WHERE host = ? AND version < ?'
                                ' ORDER BY version DESC LIMIT 1', (host, latest[0]))
-            if before is not None and self._config_of(host, before) == config:
+            if before is not None and self._config_of(host, before) == config():
                 self._run('DELETE FROM versions WHERE host = ? AND version = ?', (host, latest[0]))
                 self._drop_blob_if_unused(host, latest[1])
-                latest = (before[0], before[1], config, before[3])
+                latest = (before[0], before[1], config(), before[3])
             else:
                 self._run('UPDATE versions SET hash = ?, config_hash = ?, schema_version = ?, created_at = ?, updated_at = ?'
-                          ' WHERE host = ? AND version = ?', (new_hash, config, schema_version, now, now, host, latest[0]))
+                          ' WHERE host = ? AND version = ?', (new_hash, computed[0] if computed else None, schema_version,
+                                                              now, now, host, latest[0]))
                 self._drop_blob_if_unused(host, latest[1])
                 return
-        if latest is not None and self._config_of(host, latest) == config:
+        if latest is not None and self._config_of(host, latest) == config():
             # Counters alone changed: the latest version takes them, and keeps its number and run.
             self._run('UPDATE versions SET hash = ?, config_hash = ?, schema_version = ?, updated_at = ?'
-                      ' WHERE host = ? AND version = ?', (new_hash, config, schema_version, now, host, latest[0]))
+                      ' WHERE host = ? AND version = ?', (new_hash, config(), schema_version, now, host, latest[0]))
             self._drop_blob_if_unused(host, latest[1])
             return
         version = 1 if latest is None else latest[0] + 1
         self._run('INSERT INTO versions (host, version, hash, schema_version, created_at, run_id, config_hash, updated_at)'
-                  ' VALUES (?, ?, ?, ?, ?, ?, ?, ?)', (host, version, new_hash, schema_version, now, run, config, now))
+                  ' VALUES (?, ?, ?, ?, ?, ?, ?, ?)', (host, version, new_hash, schema_version, now, run,
+                                                      computed[0] if computed else None, now))
         self._retain(host, version, now)
 
     def _config_of(self, host, row):
