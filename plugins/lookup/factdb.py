@@ -137,7 +137,7 @@ _raw:
       sample: '2024-05-08T10:00:00Z'
     updated_at:
       description:
-        - V(versions) - when the version last took new facts, UTC; later than RV(_raw.collected_at) when later runs
+        - V(versions) - when the version last took new facts, UTC; later than C(collected_at) when later runs
           changed only its counters.
       type: str
       sample: '2024-05-09T10:00:00Z'

@@ -319,6 +319,7 @@ class _Store(object):
             if not computed:
                 computed.append(configuration_digest(facts, new_hash))
             return computed[0]
+
         if latest is not None and run is not None and latest[3] == run:
             # This run's version: the history becomes what it would be had the run written
             # these facts only, so the version before it may take them.
