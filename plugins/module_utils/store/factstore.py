@@ -325,7 +325,7 @@ class _Store(object):
             # these facts only, so the version before it may take them.
             before = self._one('SELECT version, hash, config_hash, run_id FROM versions WHERE host = ? AND version < ?'
                                ' ORDER BY version DESC LIMIT 1', (host, latest[0]))
-            if before is not None and self._config_of(host, before) == config():
+            if before is not None and self._same_configuration(host, before, facts, config):
                 self._run('DELETE FROM versions WHERE host = ? AND version = ?', (host, latest[0]))
                 self._drop_blob_if_unused(host, latest[1])
                 latest = (before[0], before[1], config(), before[3])
@@ -335,7 +335,7 @@ class _Store(object):
                                                               now, now, host, latest[0]))
                 self._drop_blob_if_unused(host, latest[1])
                 return
-        if latest is not None and self._config_of(host, latest) == config():
+        if latest is not None and self._same_configuration(host, latest, facts, config):
             # Counters alone changed: the latest version takes them, and keeps its number and run.
             self._run('UPDATE versions SET hash = ?, config_hash = ?, schema_version = ?, updated_at = ?'
                       ' WHERE host = ? AND version = ?', (new_hash, config(), schema_version, now, host, latest[0]))
@@ -347,18 +347,28 @@ class _Store(object):
                                                       computed[0] if computed else None, now))
         self._retain(host, version, now)
 
-    def _config_of(self, host, row):
-        """The configuration digest of the version ``row`` = (version, hash, config_hash, ...),
-        computed from its facts when the row has none by the current rules (an older store)."""
-        version, hash_, config = row[0], row[1], row[2]
-        if config is not None and config.startswith('%d:' % factvolatile.RULES_VERSION):
-            return config
+    def _same_configuration(self, host, row, facts, config):
+        """Whether the version ``row`` = (version, hash, config_hash, ...) of ``host`` has the
+        configuration of ``facts``, whose digest ``config()`` gives."""
+        previous = None
+        digest = row[2]
+        if digest is None or not digest.startswith('%d:' % factvolatile.RULES_VERSION):
+            # A version no comparison needed yet, or digested by other rules.
+            previous = self._blob_facts(host, row[1])
+            if previous is None:
+                return False
+            digest = configuration_digest(previous, row[1])
+            self._run('UPDATE versions SET config_hash = ? WHERE host = ? AND version = ?', (digest, host, int(row[0])))
+        if digest == config():
+            return True
+        # Different digests: a change, or lists of scalars in another order, which the diff
+        # does not count either.
+        previous = self._blob_facts(host, row[1]) if previous is None else previous
+        return previous is not None and factvolatile.same_configuration(previous, facts)
+
+    def _blob_facts(self, host, hash_):
         found = self._one('SELECT facts FROM blobs WHERE host = ? AND hash = ?', (host, hash_))
-        if found is None:
-            return None
-        config = configuration_digest(_decode(found[0]), hash_)
-        self._run('UPDATE versions SET config_hash = ? WHERE host = ? AND version = ?', (config, host, int(version)))
-        return config
+        return None if found is None else _decode(found[0])
 
     def delete(self, key):
         """Forget the current facts of ``key``; the host's history stays."""

@@ -23,6 +23,8 @@ __metaclass__ = type
 import json
 import re
 
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.store import factjson
+
 # Bump when VOLATILE_PATHS changes: the store then recomputes the configuration digest of a
 # host's latest version before comparing, instead of adding a version for the new rule.
 RULES_VERSION = 1
@@ -231,3 +233,46 @@ VOLATILE = compile_paths(VOLATILE_PATHS)
 def configuration(facts):
     """``facts`` without their volatile counters (VOLATILE_PATHS)."""
     return _strip(facts, VOLATILE)
+
+
+def same_configuration(old, new):
+    """Whether ``old`` and ``new`` differ in counters only, lists of scalars compared as sets,
+    as the diff compares them: ``ansible.builtin.setup`` lists some sets in any order
+    (``ansible_interfaces``, ``ansible_virtualization_tech_guest``), which is no change."""
+    return factjson.encode(_as_sets(configuration(old)))[0] == factjson.encode(_as_sets(configuration(new)))[0]
+
+
+def _as_sets(value):
+    """``value`` with its lists of scalars sorted (copies where needed)."""
+    if isinstance(value, dict):
+        copy = None
+        for key, item in value.items():
+            if isinstance(item, (dict, list)):
+                changed = _as_sets(item)
+                if changed is not item:
+                    if copy is None:
+                        copy = dict(value)
+                    copy[key] = changed
+        return value if copy is None else copy
+    if isinstance(value, list):
+        if all(isinstance(item, _SCALARS) for item in value):
+            ordered = sorted(value, key=_scalar_order)
+            return value if ordered == value else ordered
+        copy = None
+        for index, item in enumerate(value):
+            if isinstance(item, (dict, list)):
+                changed = _as_sets(item)
+                if changed is not item:
+                    if copy is None:
+                        copy = list(value)
+                    copy[index] = changed
+        return value if copy is None else copy
+    return value
+
+
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def _scalar_order(item):
+    # Mixed types sort by type first: 1, 1.0 and true stay three values, in a fixed order.
+    return (type(item).__name__, '' if item is None else item)

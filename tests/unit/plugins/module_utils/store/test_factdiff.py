@@ -116,7 +116,7 @@ def test_a_new_pool_is_one_added_element_named_by_its_identity():
     nfs = {'name': 'nfs-iso', 'type': 'netfs', 'capacity_gb': 500.0, 'allocation_gb': 10.0, 'available_gb': 490.0}
     new = cached(pools=copy.deepcopy(POOLS) + [nfs])
 
-    assert diff_facts(old, new, ignore=()) == [{'path': 'libvirt_host_caps.storage_info.pools[name=nfs-iso]', 'op': 'added', 'new': nfs}]
+    assert diff_facts(old, new, ignore=['collected_at']) == [{'path': 'libvirt_host_caps.storage_info.pools[name=nfs-iso]', 'op': 'added', 'new': nfs}]
     # What the default leaves out is left out of the added element too.
     assert diff_facts(old, new) == [{'path': 'libvirt_host_caps.storage_info.pools[name=nfs-iso]', 'op': 'added',
                                      'new': {'name': 'nfs-iso', 'type': 'netfs', 'capacity_gb': 500.0}}]
@@ -246,10 +246,10 @@ def test_a_path_in_ignore_leaves_out_that_place_only():
     new['libvirt_host_caps']['memory_info']['free_mb'] = 100000
     new['libvirt_host_caps']['storage_info']['pools'][1]['available_gb'] = 700.0
 
-    assert paths(diff_facts(old, new, ignore=['libvirt_host_caps.storage_info.pools[name=images].available_gb'])) == [
+    assert paths(diff_facts(old, new, ignore=['collected_at', 'libvirt_host_caps.storage_info.pools[name=images].available_gb'])) == [
         'libvirt_host_caps.memory_info.free_mb',
     ]
-    assert paths(diff_facts(old, new, ignore=['libvirt_host_caps.memory_info.free_mb'])) == [
+    assert paths(diff_facts(old, new, ignore=['collected_at', 'libvirt_host_caps.memory_info.free_mb'])) == [
         'libvirt_host_caps.storage_info.pools[name=images].available_gb',
     ]
 

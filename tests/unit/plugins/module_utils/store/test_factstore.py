@@ -385,6 +385,20 @@ def test_a_later_run_with_changed_counters_only_updates_the_latest_version(store
     assert store.version_facts('hv1', 1) == busier == store.get('hv1')
 
 
+def test_sets_listed_in_another_order_by_a_later_run_add_no_version(store):
+    facts = cached_facts()
+    store.set('hv1', facts, run='run-1')
+    reordered = later(facts)
+    reordered['ansible_interfaces'].reverse()
+    reordered['ansible_virtualization_tech_guest'].reverse()
+
+    for step in split(reordered):
+        store.set('hv1', dict(store.get('hv1'), **step), run='run-2')
+
+    assert [v['version'] for v in store.versions('hv1')] == [1]
+    assert store.version_facts('hv1', 1) == reordered
+
+
 def test_a_run_that_changes_configuration_adds_one_version(store):
     facts = cached_facts()
     store.set('hv1', facts, run='run-1')

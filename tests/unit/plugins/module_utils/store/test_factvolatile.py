@@ -15,7 +15,7 @@ import pytest
 
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.store import factvolatile
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.store.factvolatile import (
-    VOLATILE_PATHS, VolatileError, compile_paths, configuration, strip,
+    VOLATILE_PATHS, VolatileError, compile_paths, configuration, same_configuration, strip,
 )
 
 CACHED = os.path.join(os.path.dirname(__file__), '..', '..', '..', 'fixtures', 'factdb', 'debian12-kvm-host.facts.json')
@@ -143,3 +143,25 @@ def test_every_volatile_path_is_read():
     assert len(VOLATILE_PATHS) == len(set(VOLATILE_PATHS))
     for path in VOLATILE_PATHS:
         assert factvolatile._steps(path)  # pylint: disable=protected-access
+
+
+def test_sets_setup_lists_in_another_order_are_the_same_configuration(cached):
+    # Two runs of setup on the test machine listed these in another order.
+    reordered = busy(cached)
+    reordered['ansible_interfaces'].reverse()
+    reordered['ansible_virtualization_tech_guest'].reverse()
+
+    assert configuration(reordered) != configuration(cached)
+    assert same_configuration(cached, reordered)
+
+
+def test_same_configuration_keeps_values_of_other_types_apart(cached):
+    changed = copy.deepcopy(cached)
+    changed['ansible_interfaces'] = [1 if name == 'lo' else name for name in changed['ansible_interfaces']]
+    traits = copy.deepcopy(cached)
+    traits['libvirt_host_caps']['traits'].append('CUSTOM_NEW')
+
+    assert not same_configuration(cached, changed)
+    assert not same_configuration(cached, traits)
+    assert same_configuration({'l': [1, True, 1.0, None, 'a']}, {'l': ['a', None, 1.0, True, 1]})
+    assert not same_configuration({'l': [1, 1.0]}, {'l': [1, True]})
