@@ -330,9 +330,9 @@ class _Store(object):
                 self._drop_blob_if_unused(host, latest[1])
                 latest = (before[0], before[1], config(), before[3])
             else:
+                digest = computed[0] if computed else None
                 self._run('UPDATE versions SET hash = ?, config_hash = ?, schema_version = ?, created_at = ?, updated_at = ?'
-                          ' WHERE host = ? AND version = ?', (new_hash, computed[0] if computed else None, schema_version,
-                                                              now, now, host, latest[0]))
+                          ' WHERE host = ? AND version = ?', (new_hash, digest, schema_version, now, now, host, latest[0]))
                 self._drop_blob_if_unused(host, latest[1])
                 return
         if latest is not None and self._same_configuration(host, latest, facts, config):
@@ -342,9 +342,9 @@ class _Store(object):
             self._drop_blob_if_unused(host, latest[1])
             return
         version = 1 if latest is None else latest[0] + 1
+        digest = computed[0] if computed else None
         self._run('INSERT INTO versions (host, version, hash, schema_version, created_at, run_id, config_hash, updated_at)'
-                  ' VALUES (?, ?, ?, ?, ?, ?, ?, ?)', (host, version, new_hash, schema_version, now, run,
-                                                      computed[0] if computed else None, now))
+                  ' VALUES (?, ?, ?, ?, ?, ?, ?, ?)', (host, version, new_hash, schema_version, now, run, digest, now))
         self._retain(host, version, now)
 
     def _same_configuration(self, host, row, facts, config):
