@@ -16,9 +16,15 @@ description:
   - A fact cache that keeps the facts of every host in one database. By default an SQLite file
     (C(~/.ansible/hostcaps/facts.db)) of the controller; a C(postgresql://) URI in O(_uri) shares one store between
     several controllers, as AWX does with its facts.
-  - Every write that changes a host's facts records a version (content, time, C(libvirt_host_caps.schema_version));
-    writing the same facts again records none and only renews their age. O(_history_versions) and O(_history_days)
-    bound the history. The P(virtumancer.hostcaps.factdb#lookup) lookup lists the hosts with a trait, returns the latest
+  - The history of a host holds one version per run and per configuration (content, time,
+    C(libvirt_host_caps.schema_version)). A run is the life of the plugin in one C(ansible-playbook); when several
+    tasks of a run cache facts of a host (C(ansible.builtin.setup), then
+    M(virtumancer.hostcaps.libvirt_host_caps), then M(virtumancer.hostcaps.sriov_facts)), the later writes replace
+    the version the run added instead of adding more. Facts that differ from the latest version only in their
+    counters (free memory and huge pages, the C(used) of resources, running domains, storage pool allocation, the
+    clock and free space of C(ansible.builtin.setup); the list is in C(docs/factdb.md)) update that version and add
+    none. Writing the same facts again only renews their age. O(_history_versions) and O(_history_days) bound the
+    history. The P(virtumancer.hostcaps.factdb#lookup) lookup lists the hosts with a trait, returns the latest
     facts or the versions of a host, and compares two versions, which is what drift reports are built on.
   - Removing facts, with C(--flush-cache), the C(clear_facts) meta task or an expired entry, removes the current facts only;
     the history is kept.
@@ -107,6 +113,7 @@ seealso:
 
 import collections
 import time
+import uuid
 
 from ansible.errors import AnsibleError
 from ansible.plugins.cache import BaseCacheModule
@@ -142,6 +149,8 @@ class CacheModule(BaseCacheModule):
         # Keys read as fresh in this run stay readable, as jsonfile keeps them in memory: facts
         # that expire in the middle of a play must not become undefined.
         self._fresh = set()
+        # The run this instance writes for: ansible-playbook makes one instance per run.
+        self._run = uuid.uuid4().hex
 
     # -- helpers
 
@@ -195,7 +204,7 @@ class CacheModule(BaseCacheModule):
 
     def set(self, key, value):
         self._forget(key)
-        self._call('set', self._key(key), value, host=key)
+        self._call('set', self._key(key), value, host=key, run=self._run)
         self._fresh.add(key)
 
     def keys(self):

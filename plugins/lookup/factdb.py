@@ -19,7 +19,9 @@ description:
     that trait. A host whose facts were removed (C(--flush-cache), M(ansible.builtin.meta) V(clear_facts)) is not listed, but its
     history stays for V(versions) and V(diff).
   - V(latest) returns the latest facts of O(host), even when C(fact_caching_timeout) has expired them for plays.
-  - V(versions) lists the recorded versions of O(host), oldest first.
+  - V(versions) lists the recorded versions of O(host), oldest first. The cache records one version per run and
+    per configuration; a run that changed only counters (free memory, the C(used) of resources, running domains,
+    ...) updated the latest version instead of adding one.
   - V(diff) compares two versions of O(host) and returns one change per differing value, for drift reports.
   - Use C(query) or C(lookup(..., wantlist=true)) to always get a list; C(lookup) without C(wantlist) returns
     the only element of a one-element answer (the facts of V(latest), a single host name).
@@ -61,12 +63,16 @@ options:
     type: int
   ignore:
     description:
-      - With V(diff), key names skipped at any depth of the facts.
-      - Add the counters that move on every run (V(free_mb), V(free), V(free_vfs), V(allocation_gb),
-        V(available_gb)) to report configuration drift only.
+      - With V(diff), what is left out of the comparison. A name without C(.) or C([) is a key skipped at any depth
+        of the facts; a path from the top of the facts, with V(*) for any key, V([*]) for every list element and
+        V([key=value]) for the elements with that value, is removed from both versions
+        (V(libvirt_host_caps.resources.*.used), V(ansible_mounts[*].size_available)).
+      - Not set, it leaves out V(collected_at), the derived V(libvirt_host_caps.resources) and the counters that
+        move between runs without a change of configuration (free memory and huge pages, running domains, storage
+        pool allocation, the clock and free space of C(ansible.builtin.setup), ...), listed in C(docs/factdb.md).
+      - V([]) compares everything; V([collected_at]) is what this option left out before.
     type: list
     elements: str
-    default: [collected_at]
 notes:
   - The history is kept per host, so the cache plugin's C(_prefix) does not apply here.
   - C(docs/factdb.md) in the collection shows the cache, this lookup, drift reports and grouping hosts by trait
@@ -97,11 +103,10 @@ EXAMPLES = r'''
   ansible.builtin.debug:
     msg: "{{ query('virtumancer.hostcaps.factdb', 'diff', host='hv1') }}"
 
-- name: Traits hv1 lost between version 3 and the latest, ignoring free counters
+- name: Traits hv1 lost between version 3 and the latest
   ansible.builtin.debug:
     msg: >-
-      {{ query('virtumancer.hostcaps.factdb', 'diff', host='hv1', from_version=3,
-               ignore=['collected_at', 'free_mb', 'free', 'free_vfs', 'allocation_gb', 'available_gb'])
+      {{ query('virtumancer.hostcaps.factdb', 'diff', host='hv1', from_version=3)
          | selectattr('path', 'equalto', 'libvirt_host_caps.traits')
          | selectattr('op', 'equalto', 'removed')
          | map(attribute='old') }}
@@ -130,6 +135,12 @@ _raw:
       description: V(versions) - when the facts of this version were collected or stored, UTC.
       type: str
       sample: '2024-05-08T10:00:00Z'
+    updated_at:
+      description:
+        - V(versions) - when the version last took new facts, UTC; later than C(collected_at) when later runs
+          changed only its counters.
+      type: str
+      sample: '2024-05-09T10:00:00Z'
     schema_version:
       description: V(versions) - the C(libvirt_host_caps.schema_version) of the facts.
       type: int
@@ -160,7 +171,8 @@ import os
 from ansible.errors import AnsibleLookupError
 from ansible.plugins.lookup import LookupBase
 
-from ansible_collections.virtumancer.hostcaps.plugins.module_utils.store.factdiff import diff_facts
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.store.factdiff import DEFAULT_IGNORE, diff_facts
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.store.factvolatile import VolatileError
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.store.factstore import FactStoreError, mask_uri, open_store
 
 QUERIES = ('hosts', 'latest', 'versions', 'diff')
@@ -264,7 +276,11 @@ class LookupModule(LookupBase):
             return []
         old = self._facts(store, host, from_version, connection)
         new = self._facts(store, host, to_version, connection)
-        return diff_facts(old, new, ignore=self.get_option('ignore') or ())
+        ignore = self.get_option('ignore')
+        try:
+            return diff_facts(old, new, ignore=DEFAULT_IGNORE if ignore is None else ignore)
+        except VolatileError as exc:
+            raise AnsibleLookupError('factdb lookup: option ignore: %s' % exc)
 
     def _version(self, host, option, numbers, default):
         version = self.get_option(option)

@@ -3,8 +3,10 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The factdb cache plugin on SQLite and PostgreSQL against ansible.builtin.jsonfile,
 through ansible-core's own cache_loader (so 2.19's wrapping of persistent plugins is
-measured as users get it), with 10,000 hosts of libvirt_host_caps facts built from real
-XML fixtures; and the peak RSS of reading 100,000 hosts one by one from SQLite.
+measured as users get it), with 10,000 hosts of real facts: what a play running
+``ansible.builtin.setup``, ``libvirt_host_caps`` (``read_only: false``, ``qemu:///system``) and
+``sriov_facts`` cached for the Debian 12 test machine (tests/unit/fixtures/factdb/debian12-kvm-host.facts.json, about
+45 KB of JSON), varied per host; and the peak RSS of reading 100,000 hosts one by one from SQLite.
 
 Every candidate runs in a child process of its own (``python bench_factdb.py --child``):
 the parent's memory and imports do not leak into what is measured, and the read phases
@@ -32,7 +34,10 @@ TARGET_SQLITE = 1.0 / 3.0
 TARGET_POSTGRES = 1.0
 TARGET_RSS_MIB = 300
 PHASES = ('set', 'keys', 'contains', 'get')
-FIXTURES = ('debian12-epyc-milan-kvm.caps.xml', 'debian12-epyc-milan-kvm.domcaps-pc.xml', 'debian12-epyc-milan-kvm.domcaps-q35.xml')
+# The cached facts of the test machine; its ansible_env is that of an SSH login as root (the
+# local connection's environment described the controller, not the host).
+FIXTURE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'unit', 'fixtures', 'factdb',
+                       'debian12-kvm-host.facts.json')
 # The RSS store keeps the categories placement reads (about 5 KB a host): 100,000 hosts of
 # full facts would take 5 GB and minutes to write. A reader that loaded every host would
 # still need far more than the target.
@@ -50,17 +55,24 @@ COLLECTIONS_ENV = 'BENCH_FACTDB_COLLECTIONS'
 
 
 def _host_facts(base, number, compact=False):
-    """``base`` made a host of its own: hostname, uuid and memory differ, the rest is shared
-    (a shallow copy, so 10,000 hosts cost little memory in the writer). ``compact`` keeps
-    only the categories of COMPACT_CATEGORIES."""
+    """``base`` made a host of its own: names, uuids, memory and free counters differ, the rest
+    is shared (shallow copies, so 10,000 hosts cost little memory in the writer). ``compact``
+    keeps only the categories of COMPACT_CATEGORIES of libvirt_host_caps."""
     caps = base['libvirt_host_caps']
     if compact:
         caps = dict((key, caps[key]) for key in COMPACT_CATEGORIES)
     name = 'hv%06d.example.net' % number
-    host_info = dict(caps['host_info'], hostname=name, uuid='%08x-0000-4000-8000-%012x' % (number, number),
-                     memory_mb=caps['host_info']['memory_mb'] + number % 4096)
+    uuid_ = '%08x-0000-4000-8000-%012x' % (number, number)
+    host_info = dict(caps['host_info'], hostname=name, uuid=uuid_, memory_mb=caps['host_info']['memory_mb'] + number % 4096)
     memory_info = dict(caps['memory_info'], total_mb=caps['memory_info']['total_mb'] + number % 4096, free_mb=number % 1000)
-    return name, {'libvirt_host_caps': dict(caps, host_info=host_info, memory_info=memory_info)}
+    facts = {'libvirt_host_caps': dict(caps, host_info=host_info, memory_info=memory_info)}
+    if compact:
+        return name, facts
+    facts.update((key, value) for key, value in base.items() if key != 'libvirt_host_caps')
+    facts.update(ansible_hostname=name.split('.')[0], ansible_nodename=name, ansible_fqdn=name,
+                 ansible_machine_id='%032x' % number, ansible_product_uuid=uuid_,
+                 ansible_memtotal_mb=base['ansible_memtotal_mb'] + number % 4096, ansible_memfree_mb=number % 1000)
+    return name, facts
 
 
 def _load(plugin, connection):
@@ -208,11 +220,11 @@ class _PostgresSchema:
 
 
 def _base_facts(path):
-    from ansible_collections.virtumancer.hostcaps.tests.unit.facts_from_fixtures import facts_from
-    facts = {'libvirt_host_caps': facts_from(*FIXTURES)}
+    with open(FIXTURE) as handle:
+        facts = json.load(handle)
     with open(path, 'w') as handle:
         json.dump(facts, handle)
-    return len(json.dumps(facts)), len(json.dumps(_host_facts(facts, 0, compact=True)[1]))
+    return len(json.dumps(_host_facts(facts, 0)[1])), len(json.dumps(_host_facts(facts, 0, compact=True)[1]))
 
 
 def _median(values):
@@ -230,8 +242,8 @@ def _run(ctx, bench):
     try:
         base_path = os.path.join(workdir, 'base.json')
         size, compact_size = _base_facts(base_path)
-        ctx.say('%d hosts of %.1f KB facts each (libvirt_host_caps of %s; hostname, uuid and memory vary per host)'
-                % (HOSTS, size / 1024.0, ', '.join(FIXTURES)))
+        ctx.say('%d hosts of %.1f KB facts each (setup, libvirt_host_caps and sriov_facts of %s; names, uuids and '
+                'memory vary per host)' % (HOSTS, size / 1024.0, os.path.basename(FIXTURE)))
         ctx.say('%d round(s) per candidate, each on a new empty store (these phases take seconds, one round is '
                 'representative; BENCH_ARGS="factdb --rounds 3" for a median of 3)' % rounds)
         dsn, pg_problem = _postgres_dsn(ctx)

@@ -155,10 +155,59 @@ def test_history_adds_a_version_only_when_the_facts_change_and_the_lookup_report
     assert answers['hosts_sev'] == []
 
 
+def test_a_run_writing_a_host_several_times_records_one_version(ansible, backend):
+    ansible.playbook('set_caps.yml', {'caps_sequence': [_caps(total) for total in (100000, 200000, 300000, 400000)]})
+    store = backend.open_store(create=False)
+    try:
+        assert [entry['version'] for entry in store.versions('hv1')] == [1]
+        assert store.version_facts('hv1', 1) == {'libvirt_host_caps': _caps(400000)} == store.latest('hv1')
+    finally:
+        store.close()
+
+
+def test_a_discovery_records_one_version_per_run_and_per_configuration(ansible, backend):
+    ansible.playbook('discover.yml')
+    store = backend.open_store(create=False)
+    try:
+        first = store.latest('hv1')
+        assert {'ansible_date_time', 'ansible_memfree_mb', 'libvirt_host_caps', 'sriov'} <= set(first), sorted(first)
+        for host in HOSTS:
+            assert [entry['version'] for entry in store.versions(host)] == [1], (host, store.versions(host))
+        caps = first['libvirt_host_caps']
+
+        # A rerun: setup's clock and free memory moved, and so did libvirt's counters.
+        counters = {'memory_info': {'free_mb': caps['memory_info']['free_mb'] // 2},
+                    'resources': {'MEMORY_MB': {'used': 2048}, 'VCPU': {'used': 3}},
+                    'virt_info': {'domains': {'running': 0, 'vcpus_running': 0, 'memory_mb_running': 0}}}
+        ansible.playbook('discover.yml', {'adjust': counters})
+        rerun = store.latest('hv1')
+        assert rerun['ansible_date_time'] != first['ansible_date_time']
+        for host in HOSTS:
+            assert [entry['version'] for entry in store.versions(host)] == [1], (host, store.versions(host))
+        assert store.version_facts('hv1', 1) == rerun
+        assert rerun['libvirt_host_caps']['resources']['MEMORY_MB']['used'] == 2048
+        assert rerun['libvirt_host_caps']['memory_info']['free_mb'] == caps['memory_info']['free_mb'] // 2
+
+        # The host got more memory: a configuration change, and its derived resource with it.
+        total_mb = caps['memory_info']['total_mb'] + 1024
+        ansible.playbook('discover.yml', {'adjust': {'memory_info': {'total_mb': total_mb},
+                                                     'resources': {'MEMORY_MB': {'total': total_mb}}}})
+        for host in HOSTS:
+            assert [entry['version'] for entry in store.versions(host)] == [1, 2], (host, store.versions(host))
+    finally:
+        store.close()
+
+    ansible.playbook('lookup.yml', {'store': backend.connection})
+    assert ansible.output('lookup.json')['diff'] == [
+        {'path': 'libvirt_host_caps.memory_info.total_mb', 'op': 'changed', 'old': caps['memory_info']['total_mb'], 'new': total_mb},
+    ]
+
+
 @ONLY_CORE_219
 def test_history_keeps_the_configured_number_of_versions(ansible, backend):
     totals = [100000, 200000, 300000, 400000]
-    ansible.playbook('set_caps.yml', {'caps_sequence': [_caps(total) for total in totals]}, env=ansible.env(history_versions=2))
+    for total in totals:
+        ansible.playbook('set_caps.yml', {'caps': _caps(total)}, env=ansible.env(history_versions=2))
     store = backend.open_store(create=False)
     try:
         versions = store.versions('hv1')

@@ -31,10 +31,11 @@ Comparison rules:
 - A value whose type changes (``null`` to a mapping when a category could be read again,
   a mapping to a list) is one ``changed`` entry holding both whole values. An added or
   removed key or list element is one entry holding the whole value.
-- Keys named in ``ignore`` are skipped at every depth; the default ignores only
-  ``collected_at``. ``VOLATILE_KEYS`` adds the counters that move on every run of a busy
-  host (free memory, free huge pages, free VFs) for reports that want configuration drift
-  only.
+- ``ignore`` holds key names, skipped at every depth, and paths from the top of the facts
+  with the wildcards of factvolatile.py (``libvirt_host_caps.resources.*.used``), removed
+  from both sides before comparing. ``DEFAULT_IGNORE`` leaves out ``collected_at``, the
+  derived ``libvirt_host_caps.resources`` and the counters of ``VOLATILE_PATHS``, so that a
+  diff reports configuration drift; ``ignore=()`` compares everything.
 
 Pure Python on plain data: no Ansible import, usable from modules, filters and lookups.
 """
@@ -46,10 +47,10 @@ __metaclass__ = type
 import json
 import re
 
-DEFAULT_IGNORE = ('collected_at',)
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.store import factvolatile
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.store.factvolatile import DERIVED_PATHS, VOLATILE_PATHS
 
-# Counters that change between two runs on a host whose configuration did not change.
-VOLATILE_KEYS = DEFAULT_IGNORE + ('free_mb', 'free', 'free_vfs', 'allocation_gb', 'available_gb')
+DEFAULT_IGNORE = ('collected_at',) + DERIVED_PATHS + VOLATILE_PATHS
 
 # Identity of list elements, tried in order. The triple identifies a domain capabilities
 # probe; ``size_kb`` a page size entry (memory_info.hugepages, cells[].pages); the pair
@@ -65,8 +66,9 @@ _SCALARS = (str, int, float, bool, type(None))
 def diff_facts(old, new, ignore=DEFAULT_IGNORE, identity_keys=IDENTITY_KEYS):
     """Changes from ``old`` to ``new`` (two facts mappings), sorted by path.
 
-    ``ignore`` is an iterable of key names skipped at any depth. ``identity_keys`` is a
-    sequence of key tuples tried in order to match list elements. ``None`` on either side
+    ``ignore`` is an iterable of key names skipped at any depth and of paths (with a ``.``
+    or ``[``) removed from both sides. ``identity_keys`` is a sequence of key tuples tried in
+    order to match list elements. ``None`` on either side
     stands for a host without facts, so every key of the other side is added or removed.
     """
     old = {} if old is None else old
@@ -77,7 +79,12 @@ def diff_facts(old, new, ignore=DEFAULT_IGNORE, identity_keys=IDENTITY_KEYS):
                             % (side, type(value).__name__))
     if isinstance(ignore, str):
         ignore = (ignore,)
-    context = _Context(frozenset(ignore or ()), tuple(tuple(keys) for keys in identity_keys))
+    ignore = list(ignore or ())
+    paths = [entry for entry in ignore if '.' in entry or '[' in entry]
+    if paths:
+        matcher = factvolatile.compile_paths(paths)
+        old, new = factvolatile.strip(old, matcher), factvolatile.strip(new, matcher)
+    context = _Context(frozenset(entry for entry in ignore if entry not in paths), tuple(tuple(keys) for keys in identity_keys))
     changes = []
     _diff(context, '', old, new, changes)
     changes.sort(key=_change_order)

@@ -8,9 +8,15 @@ Two sides share one database:
 - the cache side, keyed by the full cache key (the cache's ``_prefix`` + host name): the
   current facts of each key and when they were written, which is what Ansible's fact cache
   interface needs;
-- the history side, keyed by host name: every distinct content a host's facts had
-  (``versions``, content kept once per digest in ``blobs``) and an index of the traits in
-  the host's current facts (``traits``).
+- the history side, keyed by host name: the versions of a host's facts (``versions``,
+  content kept once per digest in ``blobs``) and an index of the traits in the host's
+  current facts (``traits``).
+
+A version is a configuration, not a snapshot. A write adds one only when the facts without
+their counters (factvolatile.py) differ from the host's latest version; a change of counters
+alone updates that version in place. And a run (one cache plugin instance, the ``run`` of
+``set``) gets one version per host: a later write in the same run replaces the version the
+run added.
 
 ``delete`` and ``flush`` remove current facts and traits only; the history stays, so a
 ``--flush-cache`` run does not erase what drift reports are built on. Retention
@@ -38,9 +44,9 @@ import time
 
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
-from ansible_collections.virtumancer.hostcaps.plugins.module_utils.store import factjson
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.store import factjson, factvolatile
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 APPLICATION_MARKER = 'virtumancer.hostcaps.factdb'
 # PRAGMA application_id: "VHFD" (virtumancer hostcaps fact database), for file(1) and us.
 SQLITE_APPLICATION_ID = 0x56484644
@@ -88,6 +94,14 @@ def facts_traits(facts):
     return set(str(trait) for trait in traits if isinstance(trait, str))
 
 
+def configuration_digest(facts, text_digest):
+    """The digest of ``facts`` without their counters, tagged with the rules that made it;
+    ``text_digest`` (the digest of the whole facts) when they hold no counter."""
+    configuration = factvolatile.configuration(facts)
+    digest = text_digest if configuration is facts else factjson.encode(configuration)[1]
+    return '%d:%s' % (factvolatile.RULES_VERSION, digest)
+
+
 def iso_utc(epoch):
     return datetime.datetime.fromtimestamp(epoch, tz=datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')
 
@@ -130,6 +144,9 @@ def _migrations():
     Step 3 changes nothing on SQLite; on PostgreSQL ``_migrate_to_3`` makes ``blobs.facts``
     text instead of JSONB: the server then neither parses a host's facts on every write nor
     prints them again on every read, which took most of a write's time.
+    Step 4 gives a version the run that added it, the digest of its configuration and when
+    its counters were last updated. The rows of older versions keep them null: the digest is
+    computed from the facts when a write needs it.
     """
     return [
         [
@@ -157,6 +174,11 @@ def _migrations():
             'CREATE INDEX host_traits_pending ON host_traits (host) WHERE pending = 1',
         ],
         [],
+        [
+            'ALTER TABLE versions ADD COLUMN run_id {text}',
+            'ALTER TABLE versions ADD COLUMN config_hash {text}',
+            'ALTER TABLE versions ADD COLUMN updated_at {real}',
+        ],
     ]
 
 
@@ -249,9 +271,10 @@ class _Store(object):
             row = self._one('SELECT 1 FROM facts WHERE cache_key = ? AND updated_at >= ?', (key, float(newer_than)))
         return row is not None
 
-    def set(self, key, facts, now=None, host=None):
-        """Store ``facts`` as the current facts of ``key``, and as a new version of ``host``
-        (default: ``key``) unless they equal the host's latest version. One transaction."""
+    def set(self, key, facts, now=None, host=None, run=None):
+        """Store ``facts`` as the current facts of ``key``, and in the history of ``host``
+        (default: ``key``), in one transaction. ``run`` names the run writing (None: each write
+        is a run of its own): the history gets one version per run and per configuration."""
         if not isinstance(facts, dict):
             raise FactStoreError('store %s: facts of %r must be a mapping, got %s' % (self.name, key, type(facts).__name__))
         host = key if host is None else host
@@ -263,11 +286,11 @@ class _Store(object):
         with self._write(host):
             # What the write depends on, in one round trip: the key's digest, the host's traits
             # and its latest version.
-            old_hash, old_traits, last_version, last_hash = self._one(
+            old_hash, old_traits, last_version, last_hash, last_config, last_run = self._one(
                 'SELECT (SELECT hash FROM facts WHERE cache_key = ?), (SELECT traits FROM host_traits WHERE host = ?),'
-                ' v.version, v.hash FROM (SELECT 1 AS one) o LEFT JOIN'
-                ' (SELECT version, hash FROM versions WHERE host = ? ORDER BY version DESC LIMIT 1) v ON 1 = 1',
-                (key, host, host))
+                ' v.version, v.hash, v.config_hash, v.run_id FROM (SELECT 1 AS one) o LEFT JOIN'
+                ' (SELECT version, hash, config_hash, run_id FROM versions WHERE host = ? ORDER BY version DESC LIMIT 1) v'
+                ' ON 1 = 1', (key, host, host))
             if old_hash == new_hash:
                 # Identical facts: only their age changes, and no version is added.
                 self._run('UPDATE facts SET updated_at = ? WHERE cache_key = ?', (now, key))
@@ -279,12 +302,73 @@ class _Store(object):
             self._queue_traits(host, facts_traits(facts), old_traits)
             # Unless the key changed and the host's history did not (facts written again after a flush).
             if last_hash != new_hash:
-                version = 1 if last_version is None else int(last_version) + 1
-                self._run('INSERT INTO versions (host, version, hash, schema_version, created_at) VALUES (?, ?, ?, ?, ?)',
-                          (host, version, new_hash, facts_schema_version(facts), now))
-                self._retain(host, version, now)
+                latest = None if last_version is None else (int(last_version), last_hash, last_config, last_run)
+                self._record(host, facts, new_hash, run, now, latest)
             if old_hash is not None:
                 self._drop_blob_if_unused(host, old_hash)
+
+    def _record(self, host, facts, new_hash, run, now, latest):
+        """Put ``facts`` (digest ``new_hash``) into the history of ``host`` whose latest version
+        is ``latest`` = (version, hash, config_hash, run_id) or None."""
+        schema_version = facts_schema_version(facts)
+        computed = []
+
+        def config():
+            # Only a comparison needs it: the first run of a host compares with nothing, and a
+            # version whose digest is left null gets it from its facts when one does.
+            if not computed:
+                computed.append(configuration_digest(facts, new_hash))
+            return computed[0]
+
+        if latest is not None and run is not None and latest[3] == run:
+            # This run's version: the history becomes what it would be had the run written
+            # these facts only, so the version before it may take them.
+            before = self._one('SELECT version, hash, config_hash, run_id FROM versions WHERE host = ? AND version < ?'
+                               ' ORDER BY version DESC LIMIT 1', (host, latest[0]))
+            if before is not None and self._same_configuration(host, before, facts, config):
+                self._run('DELETE FROM versions WHERE host = ? AND version = ?', (host, latest[0]))
+                self._drop_blob_if_unused(host, latest[1])
+                latest = (before[0], before[1], config(), before[3])
+            else:
+                digest = computed[0] if computed else None
+                self._run('UPDATE versions SET hash = ?, config_hash = ?, schema_version = ?, created_at = ?, updated_at = ?'
+                          ' WHERE host = ? AND version = ?', (new_hash, digest, schema_version, now, now, host, latest[0]))
+                self._drop_blob_if_unused(host, latest[1])
+                return
+        if latest is not None and self._same_configuration(host, latest, facts, config):
+            # Counters alone changed: the latest version takes them, and keeps its number and run.
+            self._run('UPDATE versions SET hash = ?, config_hash = ?, schema_version = ?, updated_at = ?'
+                      ' WHERE host = ? AND version = ?', (new_hash, config(), schema_version, now, host, latest[0]))
+            self._drop_blob_if_unused(host, latest[1])
+            return
+        version = 1 if latest is None else latest[0] + 1
+        digest = computed[0] if computed else None
+        self._run('INSERT INTO versions (host, version, hash, schema_version, created_at, run_id, config_hash, updated_at)'
+                  ' VALUES (?, ?, ?, ?, ?, ?, ?, ?)', (host, version, new_hash, schema_version, now, run, digest, now))
+        self._retain(host, version, now)
+
+    def _same_configuration(self, host, row, facts, config):
+        """Whether the version ``row`` = (version, hash, config_hash, ...) of ``host`` has the
+        configuration of ``facts``, whose digest ``config()`` gives."""
+        previous = None
+        digest = row[2]
+        if digest is None or not digest.startswith('%d:' % factvolatile.RULES_VERSION):
+            # A version no comparison needed yet, or digested by other rules.
+            previous = self._blob_facts(host, row[1])
+            if previous is None:
+                return False
+            digest = configuration_digest(previous, row[1])
+            self._run('UPDATE versions SET config_hash = ? WHERE host = ? AND version = ?', (digest, host, int(row[0])))
+        if digest == config():
+            return True
+        # Different digests: a change, or lists of scalars in another order, which the diff
+        # does not count either.
+        previous = self._blob_facts(host, row[1]) if previous is None else previous
+        return previous is not None and factvolatile.same_configuration(previous, facts)
+
+    def _blob_facts(self, host, hash_):
+        found = self._one('SELECT facts FROM blobs WHERE host = ? AND hash = ?', (host, hash_))
+        return None if found is None else _decode(found[0])
 
     def delete(self, key):
         """Forget the current facts of ``key``; the host's history stays."""
@@ -317,10 +401,12 @@ class _Store(object):
     # -- history side
 
     def versions(self, host):
-        rows = self._all('SELECT version, created_at, schema_version, hash FROM versions WHERE host = ? ORDER BY version', (host,))
+        rows = self._all('SELECT version, created_at, updated_at, schema_version, hash FROM versions WHERE host = ?'
+                         ' ORDER BY version', (host,))
         return [{'version': int(version), 'collected_at': iso_utc(created_at),
+                 'updated_at': iso_utc(created_at if updated_at is None else updated_at),
                  'schema_version': None if schema_version is None else int(schema_version), 'hash': hash_}
-                for version, created_at, schema_version, hash_ in rows]
+                for version, created_at, updated_at, schema_version, hash_ in rows]
 
     def version_facts(self, host, version):
         row = self._one('SELECT b.facts FROM versions v JOIN blobs b ON b.host = v.host AND b.hash = v.hash WHERE v.host = ? AND v.version = ?',

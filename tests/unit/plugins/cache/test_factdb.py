@@ -196,9 +196,8 @@ def test_flush_forgets_only_the_hosts_of_its_prefix(load):
 
 
 def test_the_history_options_bound_the_versions(load, connection):
-    plugin = load(_history_versions=2)
     for total in range(5):
-        plugin.set('hv1', caps(total_mb=total))
+        load(_history_versions=2).set('hv1', caps(total_mb=total))
 
     with open_store(connection) as store:
         assert [v['version'] for v in store.versions('hv1')] == [4, 5]
@@ -206,9 +205,8 @@ def test_the_history_options_bound_the_versions(load, connection):
 
 def test_the_history_options_come_from_the_environment(load, connection, monkeypatch):
     monkeypatch.setenv('ANSIBLE_CACHE_PLUGIN_HISTORY_VERSIONS', '1')
-    plugin = load()
     for total in range(3):
-        plugin.set('hv1', caps(total_mb=total))
+        load().set('hv1', caps(total_mb=total))
 
     with open_store(connection) as store:
         assert [v['version'] for v in store.versions('hv1')] == [3]

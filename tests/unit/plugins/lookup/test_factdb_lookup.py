@@ -148,6 +148,34 @@ def test_collected_at_is_ignored_by_default(factdb, store_path):
     assert [c['path'] for c in factdb('diff', host='hv1', ignore=[], connection=store_path)].count('libvirt_host_caps.collected_at') == 1
 
 
+def test_diff_leaves_out_counters_and_derived_resources_by_default(factdb, tmp_path):
+    path = str(tmp_path / 'facts.db')
+    after = sev_host_after_update()
+    caps = after['libvirt_host_caps']
+    # What the module reports along with the lost memory: the resource derived from it, and
+    # counters that moved meanwhile.
+    caps['resources']['MEMORY_MB']['total'] = 128715
+    caps['resources']['MEMORY_MB']['used'] = 4096
+    caps['memory_info']['free_mb'] = 100000
+    caps['memory_info']['cells'][0]['free_mb'] = 50000
+    with factstore.open_store(path) as store:
+        store.set('hv1', sev_host())
+        store.set('hv1', after)
+
+    assert factdb('diff', host='hv1', connection=path) == [
+        {'path': 'libvirt_host_caps.memory_info.total_mb', 'op': 'changed', 'old': 257430, 'new': 128715},
+        {'path': 'libvirt_host_caps.traits', 'op': 'removed', 'old': SEV_TRAIT},
+    ]
+    compared = [c['path'] for c in factdb('diff', host='hv1', ignore=['collected_at'], connection=path)]
+    assert {'libvirt_host_caps.resources.MEMORY_MB.total', 'libvirt_host_caps.resources.MEMORY_MB.used',
+            'libvirt_host_caps.memory_info.free_mb', 'libvirt_host_caps.memory_info.cells[id=0].free_mb'} <= set(compared)
+
+
+def test_a_path_in_ignore_the_grammar_cannot_read_is_named(factdb, store_path):
+    with pytest.raises(AnsibleLookupError, match=r"option ignore: volatile path 'memory_info\.\.free_mb'"):
+        factdb('diff', host='hv1', ignore=['memory_info..free_mb'], connection=store_path)
+
+
 def test_connection_defaults_to_the_cache_setting(factdb, store_path, monkeypatch):
     monkeypatch.setenv('ANSIBLE_CACHE_PLUGIN_CONNECTION', store_path)
 

@@ -10,7 +10,7 @@ import copy
 
 import pytest
 
-from ansible_collections.virtumancer.hostcaps.plugins.module_utils.store.factdiff import VOLATILE_KEYS, diff_facts
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.store.factdiff import diff_facts
 from ansible_collections.virtumancer.hostcaps.tests.unit.facts_from_fixtures import facts_from
 
 SEV = 'amd-epyc-sev.caps.xml'
@@ -116,7 +116,10 @@ def test_a_new_pool_is_one_added_element_named_by_its_identity():
     nfs = {'name': 'nfs-iso', 'type': 'netfs', 'capacity_gb': 500.0, 'allocation_gb': 10.0, 'available_gb': 490.0}
     new = cached(pools=copy.deepcopy(POOLS) + [nfs])
 
-    assert diff_facts(old, new) == [{'path': 'libvirt_host_caps.storage_info.pools[name=nfs-iso]', 'op': 'added', 'new': nfs}]
+    assert diff_facts(old, new, ignore=['collected_at']) == [{'path': 'libvirt_host_caps.storage_info.pools[name=nfs-iso]', 'op': 'added', 'new': nfs}]
+    # What the default leaves out is left out of the added element too.
+    assert diff_facts(old, new) == [{'path': 'libvirt_host_caps.storage_info.pools[name=nfs-iso]', 'op': 'added',
+                                     'new': {'name': 'nfs-iso', 'type': 'netfs', 'capacity_gb': 500.0}}]
 
 
 def test_domain_capabilities_are_matched_by_arch_machine_and_virttype():
@@ -221,16 +224,45 @@ def test_collected_at_is_ignored_everywhere():
     assert diff_facts(old, new) == []
 
 
-def test_free_counters_are_compared_unless_ignored():
+def test_counters_and_derived_resources_are_left_out_by_default_and_compared_on_request():
     old = cached()
     new = cached()
     new['libvirt_host_caps']['memory_info']['free_mb'] = 100000
     new['libvirt_host_caps']['storage_info']['pools'][0]['available_gb'] = 700.0
+    new['libvirt_host_caps']['resources']['MEMORY_MB']['used'] = 4096
+    new['libvirt_host_caps']['resources']['MEMORY_MB']['reserved'] = 2048
+
+    assert diff_facts(old, new) == []
+    assert paths(diff_facts(old, new, ignore=['collected_at'])) == [
+        'libvirt_host_caps.memory_info.free_mb',
+        'libvirt_host_caps.resources.MEMORY_MB.reserved', 'libvirt_host_caps.resources.MEMORY_MB.used',
+        'libvirt_host_caps.storage_info.pools[name=default].available_gb',
+    ]
+
+
+def test_a_path_in_ignore_leaves_out_that_place_only():
+    old = cached()
+    new = cached()
+    new['libvirt_host_caps']['memory_info']['free_mb'] = 100000
+    new['libvirt_host_caps']['storage_info']['pools'][1]['available_gb'] = 700.0
+
+    assert paths(diff_facts(old, new, ignore=['collected_at', 'libvirt_host_caps.storage_info.pools[name=images].available_gb'])) == [
+        'libvirt_host_caps.memory_info.free_mb',
+    ]
+    assert paths(diff_facts(old, new, ignore=['collected_at', 'libvirt_host_caps.memory_info.free_mb'])) == [
+        'libvirt_host_caps.storage_info.pools[name=images].available_gb',
+    ]
+
+
+def test_configuration_next_to_counters_is_still_compared():
+    old = cached()
+    new = cached()
+    new['libvirt_host_caps']['memory_info']['total_mb'] += 1024
+    new['libvirt_host_caps']['storage_info']['pools'][0]['capacity_gb'] = 1830.0
 
     assert paths(diff_facts(old, new)) == [
-        'libvirt_host_caps.memory_info.free_mb', 'libvirt_host_caps.storage_info.pools[name=default].available_gb',
+        'libvirt_host_caps.memory_info.total_mb', 'libvirt_host_caps.storage_info.pools[name=default].capacity_gb',
     ]
-    assert diff_facts(old, new, ignore=VOLATILE_KEYS) == []
 
 
 def test_a_type_change_is_one_changed_entry_with_both_values():
@@ -254,7 +286,7 @@ def test_true_and_one_are_different_values():
 def test_no_old_facts_means_everything_is_added():
     new = cached()
 
-    assert diff_facts(None, new) == [{'path': 'libvirt_host_caps', 'op': 'added', 'new': new['libvirt_host_caps']}]
+    assert diff_facts(None, new, ignore=()) == [{'path': 'libvirt_host_caps', 'op': 'added', 'new': new['libvirt_host_caps']}]
 
 
 def test_facts_that_are_not_a_mapping_are_refused():

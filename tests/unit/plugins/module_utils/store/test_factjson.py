@@ -7,6 +7,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import datetime
+import gc
 import hashlib
 import json
 
@@ -106,3 +107,18 @@ def test_facts_that_contain_themselves_are_a_value_error(encoder):
 
     with pytest.raises(ValueError):
         factjson.encode(facts)
+
+
+@pytest.mark.parametrize('collecting', [True, False], ids=['collector-on', 'collector-off'])
+def test_reading_leaves_the_cyclic_collector_as_it_found_it(encoder, collecting):
+    text, dummy = factjson.encode({'libvirt_host_caps': {'traits': ['HW_CPU_X86_AVX2']}})
+    was = gc.isenabled()
+    try:
+        (gc.enable if collecting else gc.disable)()
+        factjson.decode(text)
+        assert gc.isenabled() is collecting
+        with pytest.raises(ValueError):
+            factjson.decode('{"not json')
+        assert gc.isenabled() is collecting
+    finally:
+        (gc.enable if was else gc.disable)()

@@ -10,6 +10,7 @@ __metaclass__ = type
 
 # pylint: disable=redefined-outer-name  # pytest fixtures are passed by name
 
+import copy
 import datetime
 import hashlib
 import json
@@ -30,6 +31,7 @@ from ansible_collections.virtumancer.hostcaps.tests.unit.facts_from_fixtures imp
 POSTGRES_ENV = 'FACTDB_TEST_POSTGRES'
 ODD_HOSTS = ["hv'1", 'hv"2', '../../etc/passwd', 'hv\\3', "x'); DROP TABLE facts; --", 'hôte-ünïcode-ℌ', '日本のホスト', 'a b%c_d?']
 DAY = 86400.0
+CACHED = os.path.join(os.path.dirname(__file__), '..', '..', '..', 'fixtures', 'factdb', 'debian12-kvm-host.facts.json')
 
 
 def caps(traits=('HW_CPU_X86_AVX2',), total_mb=512000, schema_version=1):
@@ -321,6 +323,146 @@ def test_hosts_lists_the_hosts_with_current_facts(store):
     assert store.hosts() == ['hv1', 'hv2']
 
 
+# -- one version per run and per configuration -----------------------------------------------
+# On the facts the cache held for the test machine after setup, libvirt_host_caps and sriov_facts.
+
+
+def cached_facts():
+    with open(CACHED) as handle:
+        return json.load(handle)
+
+
+def split(facts):
+    """What a play of setup, libvirt_host_caps then sriov_facts caches, write by write."""
+    setup = dict((key, value) for key, value in facts.items() if key not in ('libvirt_host_caps', 'sriov'))
+    with_caps = dict(setup, libvirt_host_caps=facts['libvirt_host_caps'])
+    return [setup, with_caps, facts]
+
+
+def later(facts, minutes=60):
+    """The same host ``minutes`` later: only counters moved."""
+    moved = copy.deepcopy(facts)
+    caps_ = moved['libvirt_host_caps']
+    caps_['collected_at'] = '2026-12-02T%02d:%02d:00Z' % (18 + minutes // 60, minutes % 60)
+    caps_['memory_info']['free_mb'] -= minutes
+    caps_['memory_info']['cells'][0]['free_mb'] -= minutes
+    caps_['memory_info']['cells'][0]['pages'][0]['free'] -= minutes * 256
+    moved['ansible_uptime_seconds'] += minutes * 60
+    moved['ansible_memfree_mb'] -= minutes
+    moved['ansible_memory_mb']['real']['free'] -= minutes
+    moved['ansible_mounts'][0]['size_available'] -= minutes * 4096
+    moved['ansible_date_time'] = dict(moved['ansible_date_time'], epoch=str(int(moved['ansible_date_time']['epoch']) + minutes * 60))
+    return moved
+
+
+def test_a_run_writing_its_facts_in_three_steps_records_one_version(store):
+    facts = cached_facts()
+    for step in split(facts):
+        store.set('hv1', step, run='run-1')
+
+    versions = store.versions('hv1')
+    assert [v['version'] for v in versions] == [1]
+    assert store.version_facts('hv1', 1) == facts == store.latest('hv1')
+    assert versions[0]['schema_version'] == 1
+    # The replaced contents are gone from the store.
+    assert backend_blobs(store, 'hv1') == 1
+
+
+def backend_blobs(store, host):
+    return store._one('SELECT COUNT(*) FROM blobs WHERE host = ?', (host,))[0]  # pylint: disable=protected-access
+
+
+def test_a_later_run_with_changed_counters_only_updates_the_latest_version(store):
+    facts = cached_facts()
+    store.set('hv1', facts, run='run-1', now=1000.0)
+    busier = later(facts)
+
+    store.set('hv1', busier, run='run-2', now=4600.0)
+
+    versions = store.versions('hv1')
+    assert [(v['version'], v['collected_at'], v['updated_at']) for v in versions] == [
+        (1, factstore.iso_utc(1000.0), factstore.iso_utc(4600.0))]
+    assert store.version_facts('hv1', 1) == busier == store.get('hv1')
+
+
+def test_sets_listed_in_another_order_by_a_later_run_add_no_version(store):
+    facts = cached_facts()
+    store.set('hv1', facts, run='run-1')
+    reordered = later(facts)
+    reordered['ansible_interfaces'].reverse()
+    reordered['ansible_virtualization_tech_guest'].reverse()
+
+    for step in split(reordered):
+        store.set('hv1', dict(store.get('hv1'), **step), run='run-2')
+
+    assert [v['version'] for v in store.versions('hv1')] == [1]
+    assert store.version_facts('hv1', 1) == reordered
+
+
+def test_a_run_that_changes_configuration_adds_one_version(store):
+    facts = cached_facts()
+    store.set('hv1', facts, run='run-1')
+    changed = later(facts)
+    changed['libvirt_host_caps']['traits'].remove('COMPUTE_SECURITY_TPM_2_0')
+    changed['libvirt_host_caps']['memory_info']['total_mb'] = 8192
+
+    for step in split(changed):
+        store.set('hv1', step, run='run-2')
+
+    assert [v['version'] for v in store.versions('hv1')] == [1, 2]
+    assert store.version_facts('hv1', 1) == facts
+    assert store.version_facts('hv1', 2) == changed
+
+
+def test_a_run_changing_configuration_and_back_leaves_no_version_of_its_own(store):
+    facts = cached_facts()
+    store.set('hv1', facts, run='run-1')
+    changed = copy.deepcopy(facts)
+    changed['sriov']['summary']['total_vfs'] = 8
+    store.set('hv1', changed, run='run-2')
+    assert len(store.versions('hv1')) == 2
+
+    store.set('hv1', later(facts), run='run-2')
+
+    assert [v['version'] for v in store.versions('hv1')] == [1]
+    assert store.version_facts('hv1', 1) == later(facts)
+
+
+def test_the_counters_of_an_older_run_do_not_take_the_runs_version(store):
+    facts = cached_facts()
+    store.set('hv1', facts, run='run-1')
+    store.set('hv1', later(facts, 30), run='run-2')
+    changed = later(facts, 60)
+    changed['libvirt_host_caps']['memory_info']['total_mb'] = 8192
+
+    store.set('hv1', changed, run='run-3')
+    store.set('hv1', later(changed, 1), run='run-3')
+
+    assert [v['version'] for v in store.versions('hv1')] == [1, 2]
+    assert store.version_facts('hv1', 1) == later(facts, 30)
+    assert store.version_facts('hv1', 2) == later(changed, 1)
+
+
+def test_writes_without_a_run_are_runs_of_their_own(store):
+    facts = cached_facts()
+    for step in split(facts):
+        store.set('hv1', step)
+
+    assert [v['version'] for v in store.versions('hv1')] == [1, 2, 3]
+
+
+def test_retention_counts_versions_not_runs(backend):
+    store = backend.open(history_versions=2)
+    facts = cached_facts()
+    for number in range(4):
+        changed = later(facts, number)
+        changed['libvirt_host_caps']['memory_info']['total_mb'] = 4096 + number
+        for step in split(changed):
+            store.set('hv1', step, run='run-%d' % number)
+
+    assert [v['version'] for v in store.versions('hv1')] == [3, 4]
+
+
 # -- traits ----------------------------------------------------------------------------------
 
 
@@ -554,19 +696,27 @@ def test_a_schema_1_store_is_upgraded_in_place_without_losing_rows(backend, monk
 def test_a_schema_2_store_is_upgraded_in_place_and_keeps_its_history(backend, monkeypatch):
     # Schema 2 kept facts as JSONB on PostgreSQL; schema 3 keeps the canonical text on both.
     monkeypatch.setattr(factstore, 'SCHEMA_VERSION', 2)
-    old = backend.open()
-    old.set('hv1', caps(traits=['CUSTOM_A'], total_mb=1), now=1000.0)
-    old.set('hv1', caps(traits=['CUSTOM_A'], total_mb=2), now=2000.0)
-    old.set("hv'2", {'name': 'hôte'}, now=3000.0)
-    old.close()
+    backend.open().open().close()
     monkeypatch.undo()
+    # The rows its plugin wrote for three writes.
+    for host, version, facts, now in (('hv1', 1, caps(traits=['CUSTOM_A'], total_mb=1), 1000.0),
+                                      ('hv1', 2, caps(traits=['CUSTOM_A'], total_mb=2), 2000.0),
+                                      ("hv'2", 1, {'name': 'hôte'}, 3000.0)):
+        text, digest = factjson.encode(facts)
+        backend.sql('INSERT INTO blobs (host, hash, facts) VALUES (?, ?, ?)', (host, digest, text))
+        backend.sql('INSERT INTO versions (host, version, hash, schema_version, created_at) VALUES (?, ?, ?, ?, ?)',
+                    (host, version, digest, factstore.facts_schema_version(facts), now))
+        backend.sql('INSERT INTO facts (cache_key, host, hash, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (cache_key)'
+                    ' DO UPDATE SET hash = excluded.hash, updated_at = excluded.updated_at', (host, host, digest, now))
+        backend.sql("INSERT INTO host_traits (host, traits, indexed, pending) VALUES (?, ?, '[]', 1) ON CONFLICT (host)"
+                    ' DO UPDATE SET traits = excluded.traits', (host, json.dumps(sorted(factstore.facts_traits(facts)))))
     if backend.name == 'postgresql':
         assert backend.sql("SELECT data_type FROM information_schema.columns WHERE table_schema = current_schema()"
                            " AND table_name = 'blobs' AND column_name = 'facts'") == [('jsonb',)]
 
     store = backend.open()
 
-    assert store.schema_version() == factstore.SCHEMA_VERSION == 3
+    assert store.schema_version() == factstore.SCHEMA_VERSION == 4
     if backend.name == 'postgresql':
         assert backend.sql("SELECT data_type FROM information_schema.columns WHERE table_schema = current_schema()"
                            " AND table_name = 'blobs' AND column_name = 'facts'") == [('text',)]
@@ -577,6 +727,35 @@ def test_a_schema_2_store_is_upgraded_in_place_and_keeps_its_history(backend, mo
     # The digests of the older versions still tell an identical write.
     store.set('hv1', caps(traits=['CUSTOM_A'], total_mb=2), now=4000.0)
     assert [v['version'] for v in store.versions('hv1')] == [1, 2]
+
+
+def test_a_schema_3_store_is_upgraded_and_its_versions_compared_by_configuration(backend, monkeypatch):
+    # Schema 3 had no run nor configuration digest per version: rows as its plugin wrote them.
+    monkeypatch.setattr(factstore, 'SCHEMA_VERSION', 3)
+    backend.open().open().close()
+    monkeypatch.undo()
+    facts = cached_facts()
+    first, second = caps(total_mb=1), facts
+    for version, content, created_at in ((1, first, 1000.0), (2, second, 2000.0)):
+        text, digest = factjson.encode(content)
+        backend.sql('INSERT INTO blobs (host, hash, facts) VALUES (?, ?, ?)', ('hv1', digest, text))
+        backend.sql('INSERT INTO versions (host, version, hash, schema_version, created_at) VALUES (?, ?, ?, ?, ?)',
+                    ('hv1', version, digest, 1, created_at))
+    backend.sql('INSERT INTO facts (cache_key, host, hash, updated_at) VALUES (?, ?, ?, ?)', ('hv1', 'hv1', digest, 2000.0))
+
+    store = backend.open()
+
+    assert store.schema_version() == factstore.SCHEMA_VERSION == 4
+    assert [(v['version'], v['updated_at']) for v in store.versions('hv1')] == [
+        (1, factstore.iso_utc(1000.0)), (2, factstore.iso_utc(2000.0))]
+    store.set('hv1', later(facts), run='run-1', now=3000.0)
+    assert [v['version'] for v in store.versions('hv1')] == [1, 2]
+    assert store.version_facts('hv1', 2) == later(facts)
+    changed = later(facts, 90)
+    changed['libvirt_host_caps']['memory_info']['total_mb'] = 8192
+    store.set('hv1', changed, run='run-2', now=4000.0)
+    assert [v['version'] for v in store.versions('hv1')] == [1, 2, 3]
+    assert store.version_facts('hv1', 1) == first
 
 
 def test_a_store_of_a_newer_schema_is_refused(backend):
