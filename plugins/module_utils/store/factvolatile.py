@@ -33,6 +33,10 @@ VOLATILE_PATHS = (
     # libvirt_host_caps: free memory and huge pages, KSM's page counters.
     'libvirt_host_caps.collected_at',
     'libvirt_host_caps.memory_info.free_mb',
+    'libvirt_host_caps.memory_info.available_mb',
+    'libvirt_host_caps.memory_info.sources.kernel.free_mb',
+    'libvirt_host_caps.memory_info.sources.kernel.available_mb',
+    'libvirt_host_caps.memory_info.sources.libvirt.free_mb',
     'libvirt_host_caps.memory_info.cells[*].free_mb',
     'libvirt_host_caps.memory_info.cells[*].pages[*].free',
     'libvirt_host_caps.memory_info.hugepages[*].free',

@@ -165,3 +165,18 @@ def test_same_configuration_keeps_values_of_other_types_apart(cached):
     assert not same_configuration(cached, traits)
     assert same_configuration({'l': [1, True, 1.0, None, 'a']}, {'l': ['a', None, 1.0, True, 1]})
     assert not same_configuration({'l': [1, 1.0]}, {'l': [1, True]})
+
+
+def test_the_kernels_free_and_available_memory_are_counters(cached):
+    later = copy.deepcopy(cached)
+    memory = later['libvirt_host_caps']['memory_info']
+    memory['available_mb'] = 20000
+    memory['sources'] = {'kernel': {'total_mb': 24105, 'free_mb': 19000, 'available_mb': 20000},
+                         'libvirt': {'total_mb': 6233, 'cells_total_mb': 6233, 'free_mb': 4000}}
+    earlier = copy.deepcopy(later)
+    earlier['libvirt_host_caps']['memory_info'].update(available_mb=23000)
+    earlier['libvirt_host_caps']['memory_info']['sources']['kernel'].update(free_mb=22000, available_mb=23000)
+    earlier['libvirt_host_caps']['memory_info']['sources']['libvirt'].update(free_mb=4100)
+    assert configuration(later) == configuration(earlier)
+    earlier['libvirt_host_caps']['memory_info']['sources']['kernel']['total_mb'] = 32000
+    assert configuration(later) != configuration(earlier)
