@@ -231,7 +231,7 @@ ansible_facts:
           sample: qemu:///system
 '''
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import missing_required_lib
 from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.discovery import libvirt_conn
@@ -241,7 +241,7 @@ from ansible_collections.virtumancer.hostcaps.plugins.module_utils.discovery.sub
 
 
 def main():
-    module = AnsibleModule(
+    module = libvirt_conn.URIModule(
         argument_spec=dict(
             uri=dict(type='str', default='qemu:///system'),
             read_only=dict(type='raw', default='auto'),

@@ -171,14 +171,14 @@ ansible_facts:
           elements: dict
 '''
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.discovery import libvirt_conn
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.sriov_collect import gather_sriov
 
 
 def main():
-    module = AnsibleModule(
+    module = libvirt_conn.URIModule(
         argument_spec=dict(
             sysfs_root=dict(type='path', default='/sys'),
             proc_root=dict(type='path', default='/proc'),
