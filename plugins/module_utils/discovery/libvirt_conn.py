@@ -165,7 +165,7 @@ def reads_local_sysfs(uri):
     """sysfs describes this machine: only for a local URI of a real hypervisor driver."""
     parts = split_uri(uri)
     driver = (parts['scheme'] or '').split('+')[0]
-    return parts['host'] in (None, '', 'localhost') and driver != 'test'
+    return (parts['host'] or '').lower() in ('', 'localhost') and driver != 'test'
 
 
 def _silence(dummy_ctx, dummy_err):
