@@ -58,7 +58,7 @@ def split_uri(uri):
     parts = dict.fromkeys(('scheme', 'userinfo', 'host', 'port', 'path', 'query'))
     if not isinstance(uri, str):
         return parts
-    head, dummy, fragment = uri.partition('#')
+    head, dummy, dummy_fragment = uri.partition('#')
     head, mark, query = head.partition('?')
     parts['query'] = query if mark else None
     scheme, sep, rest = head.partition('://')
@@ -130,6 +130,7 @@ def safe_uri(uri):
 # A URI without "://" is a libvirt alias (uri_aliases in libvirt.conf), made of these.
 _ALIAS = re.compile(r'^[A-Za-z0-9_.-]+$')
 _SCHEME = re.compile(r'^[A-Za-z][A-Za-z0-9+.-]*$')
+_DIGITS = re.compile(r'^[0-9]+\Z')
 URI_FORM = ('driver[+transport]://[user@][host][:port]/path[?parameters], such as qemu:///system or '
             'qemu+ssh://root@hv1.example.com/system')
 
@@ -145,20 +146,24 @@ def uri_problem(uri):
     if parts['scheme'] is None:
         return None if _ALIAS.match(uri) else 'there is no "://" after the driver name'
     if not _SCHEME.match(parts['scheme']):
-        return 'the driver name %r is not a URI scheme' % parts['scheme']
+        return 'the driver name %r is not a URI scheme' % _short(parts['scheme'])
     host, port = parts['host'] or '', parts['port']
     if host.startswith('[') and not host.endswith(']'):
         return 'the IPv6 address has no closing "]"'
     if host == '[]':
         return 'the brackets hold no IPv6 address'
     if not host.startswith('[') and (':' in host or ']' in host or '[' in host):
-        return 'the host %r is not a name or an address (an IPv6 address goes in brackets: [::1])' % host
-    if port is not None and port != '':
-        if not port.isdigit():
-            return 'the port %r is not a number' % port
-        if int(port) > 65535:
-            return 'the port %s is above 65535' % port
+        return 'the host %r is not a name or an address (an IPv6 address goes in brackets: [::1])' % _short(host)
+    if port:
+        if not _DIGITS.match(port):
+            return 'the port %r is not a number' % _short(port)
+        if len(port.lstrip('0')) > 5 or int(port) > 65535:
+            return 'the port %s is above 65535' % _short(port)
     return None
+
+
+def _short(text, limit=40):
+    return text if len(text) <= limit else text[:limit - 3] + '...'
 
 
 def reads_local_sysfs(uri):

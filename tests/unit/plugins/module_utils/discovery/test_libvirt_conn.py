@@ -54,7 +54,7 @@ MALFORMED = [
 
 @pytest.mark.parametrize('uri', MALFORMED + [
     '', 'qemu', 'admin:Sekr1t@hv1', '://', ':Sekr1t@', 'qemu+ssh://admin:Sek@r1t@hv1/system?a=%zz',
-    'qemu://\udcff:Sekr1t@h/s', None, 7, ['qemu:///system'],
+    'qemu://\udcff:Sekr1t@h/s', 'qemu://h:\u00b2/s', 'qemu://h:%s/s' % ('9' * 5000), None, 7, ['qemu:///system'],
 ])
 def test_the_uri_scanners_never_raise(uri):
     libvirt_conn.split_uri(uri)
