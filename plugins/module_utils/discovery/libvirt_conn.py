@@ -169,7 +169,7 @@ def _short(text, limit=40):
 def reads_local_sysfs(uri):
     """sysfs describes this machine: only for a local URI of a real hypervisor driver."""
     parts = split_uri(uri)
-    driver = (parts['scheme'] or '').split('+')[0]
+    driver = (parts['scheme'] or '').partition('+')[0]
     return (parts['host'] or '').lower() in ('', 'localhost') and driver != 'test'
 
 
