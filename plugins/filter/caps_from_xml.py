@@ -8,6 +8,7 @@ __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.discovery.libvirt_conn import safe_uri
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.host_facts import SUBSETS, build_facts
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.offline import xml_sources
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.discovery.xmlparse import XMLInputError
@@ -21,12 +22,16 @@ def caps_from_xml(capabilities_xml, domain_capabilities=None, uri=None):
         raise AnsibleFilterError(
             'caps_from_xml: domain_capabilities must be a list of XML strings (virsh domcapabilities output), '
             'got %s' % type_name(domain_capabilities))
+    if uri is not None and not isinstance(uri, str):
+        raise AnsibleFilterError('caps_from_xml: uri must be a string (a libvirt URI such as qemu:///system), got %s'
+                                 % type_name(uri))
     try:
         sources = xml_sources(capabilities_xml, domain_capabilities)
     except XMLInputError as exc:
         raise AnsibleFilterError('caps_from_xml: %s. Pass the output of "virsh capabilities" as input and '
                                  'of "virsh domcapabilities" in domain_capabilities.' % exc)
-    return build_facts(sources, SUBSETS, uri=uri)
+    # Facts are stored and shown: never the URI's user, password or parameters.
+    return build_facts(sources, SUBSETS, uri=None if uri is None else safe_uri(uri))
 
 
 class FilterModule(object):

@@ -31,6 +31,11 @@ options:
   uri:
     description:
       - libvirt connection URI. User names and passwords in it are never stored in the facts.
+      - Its password, and the value of any query parameter named like a password or token,
+        is masked wherever Ansible shows or logs the module's arguments and results.
+      - An empty or malformed URI (a port that is no number or above 65535, an IPv6 address
+        without its closing C(]) fails, naming what is wrong, libvirt's reason and the form
+        to write it in.
     type: str
     default: qemu:///system
   read_only:
@@ -83,11 +88,17 @@ options:
     description:
       - Where the host's C(/sys) is mounted, for running inside a container.
       - sysfs is read only when the URI is local and not libvirt's C(test) driver.
+      - A path that is no directory (missing, a file, a symlink loop), and any file in it
+        that is no regular file (a FIFO where the kernel has an attribute), leave their values
+        V(null) with an entry in RV(ansible_facts.libvirt_host_caps.errors).
     type: path
     default: /sys
 requirements:
   - libvirt-python
 notes:
+  - Every XML document libvirt returns is refused above 8 MiB (8,388,608 characters), far above
+    what libvirt writes; the category it feeds is then V(null) with an entry in
+    RV(ansible_facts.libvirt_host_caps.errors) naming the document, its size and the limit.
   - The offline twin P(virtumancer.hostcaps.caps_from_xml#filter) builds the same facts from
     saved C(virsh capabilities) and C(virsh domcapabilities) XML.
 seealso:
@@ -231,7 +242,7 @@ ansible_facts:
           sample: qemu:///system
 '''
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import missing_required_lib
 from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.discovery import libvirt_conn
@@ -241,7 +252,7 @@ from ansible_collections.virtumancer.hostcaps.plugins.module_utils.discovery.sub
 
 
 def main():
-    module = AnsibleModule(
+    module = libvirt_conn.URIModule(
         argument_spec=dict(
             uri=dict(type='str', default='qemu:///system'),
             read_only=dict(type='raw', default='auto'),

@@ -39,6 +39,8 @@ options:
   sysfs_root:
     description:
       - Where the host's C(/sys) is mounted, for running inside a container.
+      - A path that is no directory, and any file in it that is no regular file (a FIFO), is
+        an entry in C(errors); the values it would give are V(null).
     type: path
     default: /sys
   proc_root:
@@ -48,6 +50,8 @@ options:
         addresses (C(net/if_inet6)) tell which devices the host uses, and so which are
         passthrough candidates.
       - Read only when sysfs is read, since both must describe the same host.
+      - A path that is no directory, and any file in it that is no regular file, is an entry
+        in C(errors).
     type: path
     default: /proc
   uri:
@@ -57,6 +61,9 @@ options:
         unknown (V(null)).
       - sysfs is not read for a remote URI or libvirt's C(test) driver, whose devices are
         not this machine's.
+      - Its password, and the value of any query parameter named like a password or token,
+        is masked wherever Ansible shows or logs the module's arguments and results. An empty
+        or malformed URI fails, naming what is wrong and libvirt's reason.
     type: str
   read_only:
     description: Open a read-only libvirt connection; node devices and domain XML need no more.
@@ -65,6 +72,7 @@ options:
 requirements:
   - libvirt-python (only with O(uri))
 notes:
+  - XML documents above 8 MiB (8,388,608 characters) are refused, with an entry in C(errors).
   - The offline twin P(virtumancer.hostcaps.sriov_from_xml#filter) builds the same structure
     from saved C(virsh nodedev-dumpxml) documents.
   - C(free_vfs) feeds the C(SRIOV_NET_VF) resource and GPUs that are passthrough candidates the C(PGPU) resource of
@@ -171,14 +179,14 @@ ansible_facts:
           elements: dict
 '''
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.discovery import libvirt_conn
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.sriov_collect import gather_sriov
 
 
 def main():
-    module = AnsibleModule(
+    module = libvirt_conn.URIModule(
         argument_spec=dict(
             sysfs_root=dict(type='path', default='/sys'),
             proc_root=dict(type='path', default='/proc'),

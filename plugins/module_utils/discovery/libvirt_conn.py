@@ -7,10 +7,14 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import re
+
 try:
-    from urllib.parse import urlsplit
+    from urllib.parse import unquote
 except ImportError:  # pragma: no cover - Python 2 is not supported
-    from urlparse import urlsplit
+    from urllib import unquote
+
+from ansible.module_utils.basic import AnsibleModule
 
 try:
     import libvirt
@@ -25,20 +29,148 @@ class ConnectError(Exception):
     pass
 
 
+class URIModule(AnsibleModule):
+    """An AnsibleModule that masks the secrets of its ``uri`` option everywhere Ansible
+    shows or logs its arguments (``invocation.module_args`` at -vvv, syslog, messages).
+
+    They are added as soon as the arguments are read, because AnsibleModule validates
+    them, fails, and logs the invocation before the module's own code runs."""
+
+    def _load_params(self):
+        super(URIModule, self)._load_params()
+        self.no_log_values.update(uri_secrets((self.params or {}).get('uri')))
+
+
+# Query parameters whose value is a secret, by the words their names contain.
+_SECRET_PARAM_WORDS = ('pass', 'pwd', 'secret', 'token', 'credential')
+MASK = '********'
+
+
+def split_uri(uri):
+    """``{scheme, userinfo, host, port, path, query}`` of a URI, by plain scanning.
+
+    Never raises, whatever the text: urlsplit raises on ``[::1`` or a port of ``abc``,
+    and a URI that does not parse is exactly the one whose password must still be found.
+    The userinfo runs to the last ``@`` before the query, so a password with a raw ``/``
+    or ``@`` in it is still taken as userinfo; a URI without ``://`` (a libvirt alias
+    such as ``hv1``) has only a path. Missing parts are None.
+    """
+    parts = dict.fromkeys(('scheme', 'userinfo', 'host', 'port', 'path', 'query'))
+    if not isinstance(uri, str):
+        return parts
+    head, dummy, dummy_fragment = uri.partition('#')
+    head, mark, query = head.partition('?')
+    parts['query'] = query if mark else None
+    scheme, sep, rest = head.partition('://')
+    if not sep:
+        userinfo, at, rest = head.rpartition('@')
+        parts['userinfo'] = userinfo if at else None
+        parts['path'] = rest
+        return parts
+    parts['scheme'] = scheme
+    if not rest.startswith('/') and '@' in rest:
+        parts['userinfo'], dummy, rest = rest.rpartition('@')
+    hostport, slash, path = rest.partition('/')
+    parts['path'] = slash + path
+    if hostport.startswith('['):
+        host, bracket, after = hostport.partition(']')
+        parts['host'] = host + bracket
+        port = after[1:] if after.startswith(':') else (after or None)
+    else:
+        host, colon, port = hostport.partition(':')
+        parts['host'] = host
+        port = port if colon else None
+    parts['port'] = port
+    return parts
+
+
+def uri_secrets(uri):
+    """The secrets a URI holds: the password of its userinfo and the value of every query
+    parameter named like a password or token, each as written and percent-decoded.
+    For ``AnsibleModule.no_log_values``, which masks them in everything it returns."""
+    parts = split_uri(uri)
+    found = set()
+    userinfo = parts['userinfo']
+    if userinfo and ':' in userinfo:
+        found.add(userinfo.partition(':')[2])
+    for param in (parts['query'] or '').replace(';', '&').split('&'):
+        name, equals, value = param.partition('=')
+        if equals and any(word in _decode(name).lower() for word in _SECRET_PARAM_WORDS):
+            found.add(value)
+    found.update([_decode(value) for value in found])
+    return set(value for value in found if value)
+
+
+def _decode(text):
+    try:
+        return unquote(text)
+    except Exception:  # a scanner for secrets must not fail on what it scans
+        return text
+
+
+def scrub(text, uri):
+    """``text`` (libvirt's message, which may quote the URI) with the URI's secrets masked."""
+    for secret in sorted(uri_secrets(uri), key=len, reverse=True):
+        text = text.replace(secret, MASK)
+    return text
+
+
 def safe_uri(uri):
-    """The URI without user, password or query parameters (which may name key files)."""
-    parts = urlsplit(uri)
-    netloc = parts.hostname or ''
-    if parts.port:
-        netloc = '%s:%s' % (netloc, parts.port)
-    return '%s://%s%s' % (parts.scheme, netloc, parts.path)
+    """The URI without user, password, query parameters (which may name key files) or
+    fragment; any other text is kept as given, so a malformed URI is still recognisable."""
+    parts = split_uri(uri)
+    if parts['scheme'] is None:
+        return parts['path'] or ''
+    netloc = parts['host'] or ''
+    if parts['port'] is not None:
+        netloc = '%s:%s' % (netloc, parts['port'])
+    return '%s://%s%s' % (parts['scheme'], netloc, parts['path'])
+
+
+# A URI without "://" is a libvirt alias (uri_aliases in libvirt.conf), made of these.
+_ALIAS = re.compile(r'^[A-Za-z0-9_.-]+$')
+_SCHEME = re.compile(r'^[A-Za-z][A-Za-z0-9+.-]*$')
+_DIGITS = re.compile(r'^[0-9]+\Z')
+URI_FORM = ('driver[+transport]://[user@][host][:port]/path[?parameters], such as qemu:///system or '
+            'qemu+ssh://root@hv1.example.com/system')
+
+
+def uri_problem(uri):
+    """What is wrong with the form of a libvirt URI, or None when nothing is found; the
+    text names the part, not the URI, which may hold a password."""
+    if not isinstance(uri, str) or not uri.strip():
+        return 'the URI is empty'
+    if uri != uri.strip() or any(ord(char) < 32 or char == ' ' for char in uri):
+        return 'the URI contains spaces or control characters'
+    parts = split_uri(uri)
+    if parts['scheme'] is None:
+        return None if _ALIAS.match(uri) else 'there is no "://" after the driver name'
+    if not _SCHEME.match(parts['scheme']):
+        return 'the driver name %r is not a URI scheme' % _short(parts['scheme'])
+    host, port = parts['host'] or '', parts['port']
+    if host.startswith('[') and not host.endswith(']'):
+        return 'the IPv6 address has no closing "]"'
+    if host == '[]':
+        return 'the brackets hold no IPv6 address'
+    if not host.startswith('[') and (':' in host or ']' in host or '[' in host):
+        return 'the host %r is not a name or an address (an IPv6 address goes in brackets: [::1])' % _short(host)
+    if port:
+        if not _DIGITS.match(port):
+            return 'the port %r is not a number' % _short(port)
+        if len(port.lstrip('0')) > 5 or int(port) > 65535:
+            return 'the port %s is above 65535' % _short(port)
+    return None
+
+
+def _short(text, limit=40):
+    return text if len(text) <= limit else text[:limit - 3] + '...'
 
 
 def reads_local_sysfs(uri):
     """sysfs describes this machine: only for a local URI of a real hypervisor driver."""
-    parts = urlsplit(uri)
-    driver = parts.scheme.split('+')[0]
-    return parts.hostname in (None, '', 'localhost') and driver != 'test'
+    parts = split_uri(uri)
+    driver = (parts['scheme'] or '').partition('+')[0]
+    return (parts['host'] or '').lower() in ('', 'localhost') and driver != 'test'
 
 
 def _silence(dummy_ctx, dummy_err):
@@ -70,15 +202,27 @@ def refused_for_permission(exc):
 
 
 def _failure(uri, exc, read_only):
-    reason = libvirt_message(exc).rstrip('.')
+    reason = scrub(libvirt_message(exc).rstrip('.'), uri)
+    problem = uri_problem(uri)
     hint = 'Check that the libvirt daemon runs there and that this user may connect.'
-    if not read_only and refused_for_permission(exc):
+    if problem:
+        hint = 'The URI is malformed: %s. Write it as %s.' % (problem, URI_FORM)
+    elif not read_only and refused_for_permission(exc):
         hint = ('A read-write connection needs root or membership in the libvirt group; '
                 'grant that, or use read_only: auto (read-only when read-write is refused) or true.')
     return ConnectError('cannot connect to libvirt at %s: %s. %s' % (safe_uri(uri), reason, hint))
 
 
+def check_uri(uri):
+    """Raise ConnectError for a URI that libvirt would not take as meant: an empty one,
+    which libvirt replaces with its own default (LIBVIRT_DEFAULT_URI or a guess)."""
+    if not isinstance(uri, str) or not uri.strip():
+        raise ConnectError('the libvirt URI is empty: give one such as qemu:///system or '
+                           'qemu+ssh://root@hv1.example.com/system, or leave the option out for its default')
+
+
 def connect(uri, read_only=True):
+    check_uri(uri)
     _require_libvirt()
     try:
         return _open(uri, read_only)
@@ -94,19 +238,20 @@ def connect_auto(uri):
     connections only, so read-write is tried first. Any failure other than a refusal of
     permission (no daemon, a bad URI) is not retried, as read-only would fail alike.
     """
+    check_uri(uri)
     _require_libvirt()
     try:
         return _open(uri, False), None
     except libvirt.libvirtError as exc:
         if not refused_for_permission(exc):
             raise _failure(uri, exc, False)
-        refusal = libvirt_message(exc).rstrip('.')
+        refusal = scrub(libvirt_message(exc).rstrip('.'), uri)
     try:
         return _open(uri, True), refusal
     except libvirt.libvirtError as exc:
         raise ConnectError('cannot connect to libvirt at %s: read-write was refused (%s), and read-only failed too: %s. '
                            'Check that the libvirt daemon runs there and that this user may connect at all.'
-                           % (safe_uri(uri), refusal, libvirt_message(exc).rstrip('.')))
+                           % (safe_uri(uri), refusal, scrub(libvirt_message(exc).rstrip('.'), uri)))
 
 
 def error_code(exc):

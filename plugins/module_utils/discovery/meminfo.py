@@ -14,7 +14,7 @@ __metaclass__ = type
 
 import os
 
-from ansible_collections.virtumancer.hostcaps.plugins.module_utils.discovery.sysfs import read_file
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.discovery.sysfs import NotRegularFile, read_bytes
 
 
 def parse_meminfo(text):
@@ -45,10 +45,13 @@ def read_memory_totals(proc_root='/proc'):
     """The totals of ``<proc_root>/meminfo``; raises ValueError naming the file when it
     cannot be read or has no MemTotal."""
     path = os.path.join(proc_root, 'meminfo')
-    text = read_file(path)
-    if text is None:
-        raise ValueError('%s cannot be read' % path)
-    totals = memory_totals(parse_meminfo(text))
+    try:
+        data = read_bytes(path, 65536)
+    except NotRegularFile as exc:
+        raise ValueError(exc.strerror)
+    except OSError as exc:
+        raise ValueError('%s cannot be read: %s' % (path, exc.strerror or exc))
+    totals = memory_totals(parse_meminfo(data.decode('ascii', 'replace')))
     if totals['total_mb'] is None:
         raise ValueError('%s has no MemTotal line' % path)
     return totals

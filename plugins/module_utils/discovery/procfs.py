@@ -15,18 +15,16 @@ __metaclass__ = type
 
 import os
 
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.discovery.sysfs import read_text
+
 # /proc/net/ipv6_route flag of the kernel's "unreachable" entries (ip6_null_entry on lo).
 _RTF_REJECT = 0x200
 
 
 def _lines(path):
-    """The lines of a /proc file; None when it cannot be read. Not read_file: /proc
-    files such as mountinfo are longer than a sysfs page."""
-    try:
-        with open(path) as handle:
-            return handle.read().splitlines()
-    except (IOError, OSError, UnicodeDecodeError):
-        return None
+    """The lines of a /proc file; None when it cannot be read."""
+    text = read_text(path)
+    return None if text is None else text.splitlines()
 
 
 def _unescape(field):

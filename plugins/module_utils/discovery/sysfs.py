@@ -12,7 +12,70 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import contextlib
+import errno
 import os
+import stat
+
+# The lists of paths that read_file skipped, innermost last (see skipped_files).
+_SKIP_RECORDS = []
+
+_KINDS = ((stat.S_ISFIFO, 'a FIFO'), (stat.S_ISSOCK, 'a socket'), (stat.S_ISCHR, 'a character device'),
+          (stat.S_ISBLK, 'a block device'), (stat.S_ISDIR, 'a directory'))
+
+
+class NotRegularFile(OSError):
+    """An attribute path that is no regular file; reading it could block for ever."""
+
+
+def open_regular(path):
+    """A read-only descriptor of ``path``, which must be a regular file.
+
+    O_NONBLOCK makes opening a FIFO return at once instead of waiting for a writer, and
+    fstat checks the very file that was opened, so it cannot be swapped in between.
+    Every kernel attribute in /sys and /proc is a regular file; anything else in a tree
+    handed in as sysfs_root or proc_root would hang or never end (a FIFO, a tty)."""
+    handle = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        mode = os.fstat(handle).st_mode
+    except OSError:
+        os.close(handle)
+        raise
+    if not stat.S_ISREG(mode):
+        os.close(handle)
+        kind = next((name for test, name in _KINDS if test(mode)), 'not a regular file')
+        raise NotRegularFile(errno.EINVAL, '%s is %s, not a regular file; it was not read' % (path, kind))
+    return handle
+
+
+def read_bytes(path, limit=None):
+    """The content of the regular file ``path`` (at most ``limit`` bytes); raises
+    NotRegularFile or OSError."""
+    handle = open_regular(path)
+    try:
+        if limit is not None:
+            return os.read(handle, limit)
+        chunks = []
+        while True:
+            chunk = os.read(handle, 65536)
+            if not chunk:
+                return b''.join(chunks)
+            chunks.append(chunk)
+    finally:
+        os.close(handle)
+
+
+@contextlib.contextmanager
+def skipped_files():
+    """Collects the messages of the files read_file skipped as no regular files while
+    the block runs, for the caller to report in ``errors``. A reader that only returns
+    None for an unreadable attribute cannot tell its caller why."""
+    found = []
+    _SKIP_RECORDS.append(found)
+    try:
+        yield found
+    finally:
+        _SKIP_RECORDS.remove(found)
 
 
 def read_file(path):
@@ -21,22 +84,49 @@ def read_file(path):
     sysfs attributes are at most a page; os.open/os.read avoid the text layer of
     open(), which costs more than the read itself on a tree of hundreds of VFs.
     Reads fail in more ways than a missing file: ``speed`` of a down link raises
-    EINVAL, some drivers refuse attributes with EPERM or EOPNOTSUPP.
+    EINVAL, some drivers refuse attributes with EPERM or EOPNOTSUPP. A path that is no
+    regular file is skipped and recorded for ``skipped_files``.
     """
+    text = read_text(path, 8192, 'ascii')
+    return None if text is None else text.strip()
+
+
+def read_text(path, limit=None, encoding='utf-8'):
+    """The whole text of a regular file (/proc files are longer than a page), or None
+    when it cannot be read; a path that is no regular file is recorded as read_file's."""
     try:
-        handle = os.open(path, os.O_RDONLY)
+        data = read_bytes(path, limit)
+    except NotRegularFile as exc:
+        if _SKIP_RECORDS:
+            _SKIP_RECORDS[-1].append(exc.strerror)
+        return None
     except OSError:
         return None
     try:
-        data = os.read(handle, 8192)
-    except OSError:
-        return None
-    finally:
-        os.close(handle)
-    try:
-        return data.strip().decode('ascii')
+        return data.decode(encoding)
     except UnicodeDecodeError:
         return None
+
+
+def skipped_message(messages, option='sysfs_root'):
+    """One ``errors`` message for the files skipped as no regular files, the first few named."""
+    shown = '; '.join(messages[:5]) + ('; and %d more' % (len(messages) - 5) if len(messages) > 5 else '')
+    return ('%s. Their values are unknown. %s must be where the kernel\'s own %s is mounted, whose '
+            'attributes are regular files' % (shown, option, '/proc' if option == 'proc_root' else '/sys'))
+
+
+def root_problem(root, option='sysfs_root'):
+    """Why ``root`` cannot be the tree ``option`` names (it does not exist, is a file,
+    is a symlink loop), or None when it is a directory."""
+    try:
+        mode = os.stat(root).st_mode
+    except OSError as exc:
+        why = {errno.ENOENT: 'does not exist', errno.ELOOP: 'is a symlink loop',
+               errno.ENOTDIR: 'does not exist (a parent is not a directory)'}.get(exc.errno, exc.strerror)
+        return '%s %s %s' % (option, root, why)
+    if not stat.S_ISDIR(mode):
+        return '%s %s is not a directory' % (option, root)
+    return None
 
 
 def read_attr(root, *parts):

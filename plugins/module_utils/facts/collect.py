@@ -93,6 +93,17 @@ def live_sources(conn, uri, sysfs_root='/sys', probes=None, read_only=True, proc
     read, like ``sysfs_root``, only when ``uri`` is this host."""
     src = None
 
+    def reporting_skipped(category, read):
+        """``read`` with an error against ``category`` for every sysfs file it skipped
+        as no regular file (a FIFO would have hung the module)."""
+        def fetch():
+            with sysfs.skipped_files() as skipped:
+                value = read()
+            if skipped:
+                src.add_error(category, sysfs.skipped_message(skipped))
+            return value
+        return fetch
+
     def capabilities():
         return parse_capabilities(conn.getCapabilities())
 
@@ -192,7 +203,7 @@ def live_sources(conn, uri, sysfs_root='/sys', probes=None, read_only=True, proc
         # No interface driver (netcf/udev) in this libvirt: the kernel's view when it is
         # this host, else libvirt's net node devices.
         if local:
-            found = sysfs.read_net_interfaces(sysfs_root)
+            found = reporting_skipped('network_info', lambda: sysfs.read_net_interfaces(sysfs_root))()
             if found is not None:
                 return found
         devices = conn.listAllDevices(libvirt.VIR_CONNECT_LIST_NODE_DEVICES_CAP_NET)
@@ -242,10 +253,17 @@ def live_sources(conn, uri, sysfs_root='/sys', probes=None, read_only=True, proc
     unavailable = {}
     local = reads_local_sysfs(uri)
     if local:
+        problem = sysfs.root_problem(sysfs_root)
+        if problem:
+            for name in ('ksm', 'iommu_groups', 'kvm_nested'):
+                unavailable[name] = '%s; set sysfs_root to where the host\'s /sys is mounted' % problem
+        else:
+            fetchers.update({
+                'ksm': reporting_skipped('memory_info', lambda: sysfs.read_ksm(sysfs_root)),
+                'iommu_groups': lambda: sysfs.count_iommu_groups(sysfs_root),
+                'kvm_nested': reporting_skipped('virt_info', lambda: sysfs.read_kvm_nested(sysfs_root)),
+            })
         fetchers.update({
-            'ksm': lambda: sysfs.read_ksm(sysfs_root),
-            'iommu_groups': lambda: sysfs.count_iommu_groups(sysfs_root),
-            'kvm_nested': lambda: sysfs.read_kvm_nested(sysfs_root),
             'dev_kvm': lambda: os.path.exists('/dev/kvm') and os.access('/dev/kvm', os.R_OK | os.W_OK),
             'kernel_meminfo': lambda: meminfo.read_memory_totals(proc_root),
         })

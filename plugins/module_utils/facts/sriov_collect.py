@@ -18,6 +18,7 @@ from ansible_collections.virtumancer.hostcaps.plugins.module_utils.discovery.nod
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.discovery.pci_ids import lookup_pci_names
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.discovery.pci_sysfs import read_iommu, read_pci_devices
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.discovery.procfs import HOST_USE_FILES, read_host_use
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.discovery.sysfs import root_problem, skipped_files, skipped_message
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.sriov import build_sriov, merge_records
 
 
@@ -31,6 +32,7 @@ def gather_sriov(sysfs_root=None, conn=None, ip_link_json=None, pci_ids_paths=No
     output, or None.
     """
     errors = []
+    iommu = None
 
     def attempt(source, read):
         try:
@@ -41,17 +43,31 @@ def gather_sriov(sysfs_root=None, conn=None, ip_link_json=None, pci_ids_paths=No
 
     sysfs_records = None
     if sysfs_root is not None:
-        sysfs_records = attempt('sysfs', lambda: read_pci_devices(sysfs_root))
-        if sysfs_records is None and not errors:
-            errors.append({'source': 'sysfs', 'message': '%s/bus/pci/devices does not exist' % sysfs_root})
-    iommu = attempt('sysfs', lambda: read_iommu(sysfs_root)) if sysfs_records is not None else None
+        problem = root_problem(sysfs_root)
+        if problem:
+            errors.append({'source': 'sysfs', 'message': '%s; set sysfs_root to where the host\'s /sys is mounted' % problem})
+        else:
+            with skipped_files() as skipped:
+                sysfs_records = attempt('sysfs', lambda: read_pci_devices(sysfs_root))
+                if sysfs_records is None and not errors:
+                    errors.append({'source': 'sysfs', 'message': '%s/bus/pci/devices does not exist' % sysfs_root})
+                iommu = attempt('sysfs', lambda: read_iommu(sysfs_root)) if sysfs_records is not None else None
+            if skipped:
+                errors.append({'source': 'sysfs', 'message': skipped_message(skipped)})
     host_use = None
     if proc_root is not None:
-        host_use = attempt('procfs', lambda: read_host_use(proc_root))
-        unread = sorted('%s/%s' % (proc_root, HOST_USE_FILES[key]) for key, value in (host_use or {}).items() if value is None)
+        problem = root_problem(proc_root, 'proc_root')
+        if not problem:
+            with skipped_files() as skipped:
+                host_use = attempt('procfs', lambda: read_host_use(proc_root))
+            if skipped:
+                errors.append({'source': 'procfs', 'message': skipped_message(skipped, 'proc_root')})
+        unread = sorted('%s/%s' % (proc_root, path) for key, path in HOST_USE_FILES.items()
+                        if (host_use or {}).get(key) is None)
         if unread:
-            errors.append({'source': 'procfs', 'message': 'could not read %s; whether the host uses the devices that '
-                           'carry interfaces or disks is unknown (is proc_root the host\'s /proc?)' % ', '.join(unread)})
+            errors.append({'source': 'procfs', 'message': '%scould not read %s; whether the host uses the devices '
+                           'that carry interfaces or disks is unknown (is proc_root the host\'s /proc?)'
+                           % (problem + ', so it ' if problem else '', ', '.join(unread))})
     libvirt_records = assignments = None
     if conn is not None:
         libvirt_records = attempt('libvirt_node_devices', lambda: _node_device_records(conn))

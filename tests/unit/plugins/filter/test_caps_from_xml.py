@@ -46,3 +46,29 @@ def test_domain_capabilities_of_the_wrong_type_is_refused(fixture_xml):
 def test_non_string_input_is_refused():
     with pytest.raises(AnsibleFilterError, match='must be an XML string, got dict'):
         caps_from_xml({'host': {}})
+
+
+@pytest.mark.parametrize('uri,recorded', [
+    ('qemu+ssh://admin:Sekr1t@hv1.example.com/system?keyfile=/root/.ssh/id', 'qemu+ssh://hv1.example.com/system'),
+    ('qemu+ssh://admin:Sekr1t@[::1/system', 'qemu+ssh://[::1/system'),
+    ('qemu+ssh://admin:Sekr1t@hv1:abc/system', 'qemu+ssh://hv1:abc/system'),
+    (None, None),
+])
+def test_the_recorded_uri_has_no_credentials(fixture_xml, uri, recorded):
+    facts = caps_from_xml(fixture_xml('debian12-epyc-milan-kvm.caps.xml'), uri=uri)
+    assert facts['uri'] == recorded
+    assert 'Sekr1t' not in repr(facts)
+
+
+def test_a_uri_that_is_no_string_is_refused(fixture_xml):
+    with pytest.raises(AnsibleFilterError, match='uri must be a string .*, got mapping'):
+        caps_from_xml(fixture_xml('debian12-epyc-milan-kvm.caps.xml'), uri={'password': 'x'})
+
+
+def test_a_document_above_the_size_limit_is_refused_by_name_size_and_limit(fixture_xml):
+    caps = fixture_xml('debian12-epyc-milan-kvm.caps.xml')
+    huge = caps.replace('<feature ', "<feature name='x'/>" * 500000 + '<feature ', 1)
+    with pytest.raises(AnsibleFilterError) as caught:
+        caps_from_xml(huge)
+    assert ('the capabilities XML is %s characters long, above the limit of 8,388,608 (8 MiB)' % format(len(huge), ','))\
+        in str(caught.value)
