@@ -42,9 +42,7 @@ import sqlite3
 import struct
 import time
 
-from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
-
-from ansible_collections.virtumancer.hostcaps.plugins.module_utils.store import factjson, factvolatile
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.store import factjson, factsecret, factvolatile
 
 SCHEMA_VERSION = 4
 APPLICATION_MARKER = 'virtumancer.hostcaps.factdb'
@@ -848,37 +846,13 @@ class SqliteStore(_Store):
 # --------------------------------------------------------------------------- PostgreSQL
 
 def mask_uri(uri):
-    """``uri`` with its password replaced by ``***``, for messages."""
-    try:
-        parts = urlsplit(uri)
-        netloc = parts.netloc
-        if '@' in netloc:
-            userinfo, _sep, hostport = netloc.rpartition('@')
-            if ':' in userinfo:
-                netloc = '%s:***@%s' % (userinfo.split(':', 1)[0], hostport)
-        query = parts.query
-        if query:
-            pairs = parse_qsl(query, keep_blank_values=True)
-            if any(k == 'password' for k, _v in pairs):
-                query = urlencode([(k, '***' if k == 'password' else v) for k, v in pairs], safe='*')
-        return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
-    except ValueError:
-        return '%s://***' % uri.split('://', 1)[0]
+    """``uri`` with its passwords replaced by ``***``, for messages; never raises."""
+    return factsecret.mask(uri)
 
 
 def _uri_passwords(uri):
-    """Every spelling of the password in ``uri``, to scrub them from server messages."""
-    found = set()
-    try:
-        parts = urlsplit(uri)
-        if parts.password:
-            found.update((parts.password, unquote(parts.password)))
-        for key, value in parse_qsl(parts.query, keep_blank_values=True):
-            if key == 'password' and value:
-                found.update((value, unquote(value)))
-    except ValueError:
-        pass
-    return sorted((p for p in found if p), key=len, reverse=True)
+    """Every spelling of the passwords in ``uri``, to scrub them from server messages."""
+    return factsecret.secrets(uri)
 
 
 def _host_lock(host):

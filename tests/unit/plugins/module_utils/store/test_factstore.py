@@ -1059,6 +1059,24 @@ def test_mask_uri_hides_only_the_password(uri, masked):
     assert mask_uri(uri) == masked
 
 
+@pytest.mark.parametrize('uri', [
+    'postgresql://user:Sekr1t-pw@[::1/db',
+    'postgresql://user:Sekr1t-pw@[]/db',
+    'postgresql://user:Sekr1t-pw@127.0.0.1:abc/db',
+    'postgresql://user:Sekr1t-pw@127.0.0.1:99999999/db',
+    'postgresql://user@[::1/db?password=Sekr1t-pw',
+    'postgresql://user:Sekr1t-pw?x@127.0.0.1:1/db',
+])
+def test_a_uri_libpq_cannot_parse_is_refused_without_its_password(uri):
+    with pytest.raises(FactStoreError) as caught:
+        open_store(uri).open()
+
+    message = str(caught.value)
+    assert 'Sekr1t' not in message
+    assert message.startswith('cannot connect to the PostgreSQL store %s: ' % mask_uri(uri))
+    assert '***' in mask_uri(uri)
+
+
 def test_without_psycopg_the_error_says_what_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, 'psycopg', None)
 
