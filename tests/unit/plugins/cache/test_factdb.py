@@ -260,6 +260,7 @@ def test_the_default_store_is_under_the_home_directory(collection_loader, tmp_pa
 def test_a_foreign_file_fails_the_first_call_not_the_loading(collection_loader, tmp_path, method, args):  # pylint: disable=unused-argument
     path = tmp_path / 'facts.db'
     path.write_bytes(b'not a database, but somebody\'s notes\n' * 100)
+    path.chmod(0o600)
     before = hashlib.sha256(path.read_bytes()).hexdigest()
 
     # VariableManager would turn an error here into a warning and a memory cache.

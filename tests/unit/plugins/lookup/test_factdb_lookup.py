@@ -242,6 +242,7 @@ def test_a_missing_store_is_not_created(factdb, tmp_path):
 def test_a_foreign_file_is_an_error_and_stays_unchanged(factdb, tmp_path):
     path = tmp_path / 'notes.db'
     path.write_bytes(b'not a database, but somebody needs it\n' * 100)
+    path.chmod(0o600)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
 
     with pytest.raises(AnsibleLookupError, match='factdb lookup: %s is not an SQLite database' % path):
@@ -264,7 +265,7 @@ def test_the_facts_returned_are_the_stored_ones(factdb, store_path):
 
 
 def test_flushed_facts_leave_the_history_readable(factdb, store_path):
-    store = factstore.open_store(store_path, create=False)
+    store = factstore.open_store(store_path)
     try:
         store.flush()
     finally:
