@@ -190,8 +190,6 @@ class CacheModule(BaseCacheModule):
         if key in self._memo:
             self._memo.move_to_end(key)
             return self._memo[key]
-        if key == '':
-            raise KeyError(key)
         newer_than = None if key in self._fresh else self._newer_than()
         value = self._call('get', self._key(key), newer_than=newer_than)
         if value is None:

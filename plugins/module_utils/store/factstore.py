@@ -39,6 +39,7 @@ import json
 import os
 import pwd
 import re
+import reprlib
 import sqlite3
 import stat
 import struct
@@ -81,10 +82,11 @@ class DamagedFacts(FactStoreError):
 
 
 def shown(value, limit=60):
-    """``value`` for a message: its repr, shortened."""
-    if isinstance(value, str) and len(value) > limit:
-        return repr(value[:limit]) + '...'
-    return repr(value)
+    """``value`` for a message: a repr bounded in length and depth, whatever it holds."""
+    bounded = reprlib.Repr()
+    bounded.maxstring = bounded.maxother = limit
+    bounded.maxlevel = 3
+    return bounded.repr(value)
 
 
 # --------------------------------------------------------------------------- content
