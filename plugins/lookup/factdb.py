@@ -13,8 +13,10 @@ version_added: 0.1.0
 short_description: Read the factdb fact cache and its history without running a play
 description:
   - Reads the store of the P(virtumancer.hostcaps.factdb#cache) cache plugin, an SQLite file or a PostgreSQL
-    database, and answers one query per call. It never creates a store and never changes facts or history; opening
-    a store written by an older plugin version upgrades its schema, as the cache plugin would.
+    database, and answers one query per call. It never creates a store and never changes facts or history; an
+    SQLite store is opened read-only. Opening a store written by an older plugin version upgrades its schema, as the
+    cache plugin would. The store must be private to the user, as for the cache plugin.
+  - An option the lookup does not know (a misspelling such as C(from_verison)) is an error, not ignored.
   - V(hosts) lists the hosts with current facts in the store, or with O(trait) the hosts whose current facts have
     that trait. A host whose facts were removed (C(--flush-cache), M(ansible.builtin.meta) V(clear_facts)) is not listed, but its
     history stays for V(versions) and V(diff).
