@@ -370,8 +370,8 @@ IGNORE = st.lists(st.sampled_from(['collected_at', 'libvirt_host_caps.resources.
 CALLS = st.one_of(
     st.tuples(st.just(['hosts']), st.fixed_dictionaries({}, optional={'trait': st.sampled_from(['HW_CPU_X86_AVX2', SEV_TRAIT]) | ODD})),
     st.tuples(st.sampled_from([['latest'], ['versions']]), st.fixed_dictionaries({'host': HOST})),
-    st.tuples(st.just(['diff']), st.fixed_dictionaries({'host': HOST}, optional={'from_version': VERSION, 'to_version': VERSION,
-                                                                               'ignore': IGNORE})),
+    st.tuples(st.just(['diff']), st.fixed_dictionaries({'host': HOST},
+                                                       optional={'from_version': VERSION, 'to_version': VERSION, 'ignore': IGNORE})),
     st.tuples(st.just(['diff']), st.fixed_dictionaries({'host': HOST, 'from_verison': VERSION})),
     st.tuples(st.lists(st.sampled_from(['hosts', 'latest', 'versions', 'diff', 'Hosts', '']) | TEXTS | st.integers() | st.none(),
                        max_size=2),
