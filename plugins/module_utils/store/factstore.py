@@ -743,8 +743,8 @@ class SqliteStore(_Store):
             raise FactStoreError('%s is a directory, not an SQLite file; point fact_caching_connection at a file path '
                                  '(e.g. %s)' % (path, os.path.join(path, 'facts.db')))
         if not stat.S_ISREG(status.st_mode):
-            raise FactStoreError('%s is not a regular file (mode %s); point fact_caching_connection at a file path, %s'
-                                 % (path, stat.filemode(status.st_mode), LEAVE_IT.split('; ', 1)[1]))
+            raise FactStoreError('%s is not a regular file (%s); point fact_caching_connection at a file path; it was left '
+                                 'untouched' % (path, stat.filemode(status.st_mode)))
         real = os.path.realpath(path)
         named = path if real == os.path.abspath(path) else '%s (a symbolic link to %s)' % (path, real)
         _check_directory(os.path.dirname(real), named)

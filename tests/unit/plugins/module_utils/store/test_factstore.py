@@ -1009,6 +1009,15 @@ def test_a_loop_of_symbolic_links_is_refused(tmp_path, create):
         open_store(path, create=create).open()
 
 
+@pytest.mark.parametrize('create', [True, False], ids=['cache', 'lookup'])
+def test_a_fifo_at_the_path_is_refused_without_opening_it(tmp_path, create):
+    path = str(tmp_path / 'facts.db')
+    os.mkfifo(path, 0o600)
+
+    with pytest.raises(FactStoreError, match='facts.db is not a regular file \\(prw-------\\); point fact_caching_connection at a file'):
+        open_store(path, create=create).open()
+
+
 @pytest.mark.parametrize('link', [False, True], ids=['file', 'link'])
 @pytest.mark.parametrize('create', [True, False], ids=['cache', 'lookup'])
 def test_a_pre_created_file_other_users_can_open_is_refused_and_keeps_its_mode(tmp_path, create, link):
