@@ -32,6 +32,13 @@ description:
     may write it at once (WAL, a busy timeout, one transaction per host). A file at that path that is not a factdb
     store (another application's database, a damaged file, random bytes) fails the run with a message naming it,
     and is never modified or deleted.
+  - The SQLite store must be private to the user running Ansible, as ssh requires of private keys. A file (or the
+    target of a symbolic link, or the C(-wal), C(-shm) and C(-journal) files next to it) that another user owns or
+    that the group or others may open, and a store in a directory that another user owns or that the group or
+    others may write, fail the run with the command that fixes it; such a file is never adopted or changed.
+  - Host names, the cache prefix and traits are stored as UTF-8 text; a host name that is not (an INI inventory
+    written in Latin-1) fails the run with its name. Facts in the store that are not a JSON object fail the read
+    with the host and how to clear them; they are never overwritten by a comparison.
   - Facts are stored as plain JSON by the plugin itself (it is not marked persistent, so ansible-core 2.19 and later
     do not wrap keys and values for it). What is read back is plain data, without the trust or origin Ansible
     attached to the values it wrote, which is right for facts.
@@ -51,7 +58,8 @@ options:
       - Where the store is. A path to an SQLite file (C(~) is expanded; missing directories are created with mode
         0700), or a C(postgresql://user:password@host:port/database) URI (also C(postgres://)). Add
         C(?options=-csearch_path%3Dname) to keep the tables in a schema of their own.
-      - A password in the URI is never shown in messages.
+      - A password in the URI, in its userinfo or in any C(password=) or C(sslpassword=) parameter, is never shown in
+        messages, even when the URI cannot be parsed.
     type: str
     default: ~/.ansible/hostcaps/facts.db
     env:
@@ -190,8 +198,6 @@ class CacheModule(BaseCacheModule):
         if key in self._memo:
             self._memo.move_to_end(key)
             return self._memo[key]
-        if key == '':
-            raise KeyError(key)
         newer_than = None if key in self._fresh else self._newer_than()
         value = self._call('get', self._key(key), newer_than=newer_than)
         if value is None:

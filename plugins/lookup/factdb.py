@@ -13,8 +13,10 @@ version_added: 0.1.0
 short_description: Read the factdb fact cache and its history without running a play
 description:
   - Reads the store of the P(virtumancer.hostcaps.factdb#cache) cache plugin, an SQLite file or a PostgreSQL
-    database, and answers one query per call. It never creates a store and never changes facts or history; opening
-    a store written by an older plugin version upgrades its schema, as the cache plugin would.
+    database, and answers one query per call. It never creates a store and never changes facts or history; an
+    SQLite store is opened read-only. Opening a store written by an older plugin version upgrades its schema, as the
+    cache plugin would. The store must be private to the user, as for the cache plugin.
+  - An option the lookup does not know (a misspelling such as C(from_verison)) is an error, not ignored.
   - V(hosts) lists the hosts with current facts in the store, or with O(trait) the hosts whose current facts have
     that trait. A host whose facts were removed (C(--flush-cache), M(ansible.builtin.meta) V(clear_facts)) is not listed, but its
     history stays for V(versions) and V(diff).
@@ -166,6 +168,7 @@ _raw:
       sample: 256000
 '''
 
+import difflib
 import os
 
 from ansible.errors import AnsibleLookupError
@@ -173,7 +176,7 @@ from ansible.plugins.lookup import LookupBase
 
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.store.factdiff import DEFAULT_IGNORE, diff_facts
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.store.factvolatile import VolatileError
-from ansible_collections.virtumancer.hostcaps.plugins.module_utils.store.factstore import FactStoreError, mask_uri, open_store
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.store.factstore import FactStoreError, mask_uri, open_store, shown
 
 QUERIES = ('hosts', 'latest', 'versions', 'diff')
 # Options each query reads; any other one given is a mistake worth reporting.
@@ -184,6 +187,7 @@ QUERY_OPTIONS = {
     'diff': ('host', 'from_version', 'to_version', 'ignore'),
 }
 SPECIFIC_OPTIONS = ('host', 'trait', 'from_version', 'to_version', 'ignore')
+OPTIONS = ('connection',) + SPECIFIC_OPTIONS
 
 
 def display_connection(connection):
@@ -194,17 +198,29 @@ def display_connection(connection):
 class LookupModule(LookupBase):
 
     def run(self, terms, variables=None, **kwargs):
+        # set_options() passes over a name it does not know: a misspelled option would
+        # silently answer another question.
+        for option in sorted(kwargs, key=str):
+            if option not in OPTIONS:
+                close = difflib.get_close_matches(str(option), OPTIONS, n=1)
+                raise AnsibleLookupError('factdb lookup: unknown option %s%s; the options are %s'
+                                         % (shown(option), ' (did you mean %s?)' % close[0] if close else '', ', '.join(OPTIONS)))
+        for option in ('from_version', 'to_version'):
+            # Ansible would take true for version 1.
+            if isinstance(kwargs.get(option), bool):
+                raise AnsibleLookupError("factdb lookup: option %s=%s is not a version number; give a number from query 'versions'"
+                                         % (option, kwargs[option]))
         self.set_options(var_options=variables, direct=kwargs)
         if len(terms) != 1:
-            raise AnsibleLookupError('factdb lookup: expected one term, the query (one of %s), got %r; pass options such as host= as keywords'
-                                     % (', '.join(QUERIES), list(terms)))
+            raise AnsibleLookupError('factdb lookup: expected one term, the query (one of %s), got %s; pass options such as host= as keywords'
+                                     % (', '.join(QUERIES), shown(list(terms)[:5])))
         query = terms[0]
         if query not in QUERIES:
-            raise AnsibleLookupError('factdb lookup: unknown query %r; use one of %s' % (query, ', '.join(QUERIES)))
+            raise AnsibleLookupError('factdb lookup: unknown query %s; use one of %s' % (shown(query), ', '.join(QUERIES)))
         for option in SPECIFIC_OPTIONS:
             if kwargs.get(option) is not None and option not in QUERY_OPTIONS[query]:
-                raise AnsibleLookupError("factdb lookup: option %s=%r has no meaning for query %r; it is read by %s"
-                                         % (option, kwargs[option], query,
+                raise AnsibleLookupError("factdb lookup: option %s=%s has no meaning for query %r; it is read by %s"
+                                         % (option, shown(kwargs[option]), query,
                                             ', '.join(repr(q) for q in QUERIES if option in QUERY_OPTIONS[q])))
 
         connection = self.get_option('connection')
@@ -277,6 +293,11 @@ class LookupModule(LookupBase):
         old = self._facts(store, host, from_version, connection)
         new = self._facts(store, host, to_version, connection)
         ignore = self.get_option('ignore')
+        for position, path in enumerate(ignore or ()):
+            if not isinstance(path, str):
+                raise AnsibleLookupError('factdb lookup: option ignore: element %d is %s (%s), not a string; give key names '
+                                         "and paths such as ['collected_at', 'libvirt_host_caps.resources.*.used']"
+                                         % (position, shown(path), type(path).__name__))
         try:
             return diff_facts(old, new, ignore=DEFAULT_IGNORE if ignore is None else ignore)
         except VolatileError as exc:

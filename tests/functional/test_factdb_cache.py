@@ -294,6 +294,7 @@ def test_a_file_that_is_no_factdb_store_fails_the_run_and_stays_unchanged(core, 
     directory.mkdir()
     path = str(directory / 'facts.db')
     make_file(path)
+    os.chmod(path, 0o600)  # private, as a store must be: what is refused is the content
     before = _sha256(path)
     runner = Ansible(core, path, str(tmp_path))
     result = runner.playbook('set_facts.yml', {'with_module': False}, check=False)

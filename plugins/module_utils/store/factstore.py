@@ -37,14 +37,17 @@ import errno
 import hashlib
 import json
 import os
+import pwd
 import re
+import reprlib
 import sqlite3
+import stat
 import struct
 import time
 
-from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
+from urllib.parse import quote
 
-from ansible_collections.virtumancer.hostcaps.plugins.module_utils.store import factjson, factvolatile
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.store import factjson, factsecret, factvolatile
 
 SCHEMA_VERSION = 4
 APPLICATION_MARKER = 'virtumancer.hostcaps.factdb'
@@ -72,6 +75,18 @@ _INHERITED_CONNECTIONS = []
 
 class FactStoreError(Exception):
     """The store cannot be opened or used; the message names it and says what to do."""
+
+
+class DamagedFacts(FactStoreError):
+    """A row of facts that is not a JSON object; the rest of the store may be intact."""
+
+
+def shown(value, limit=60):
+    """``value`` for a message: a repr bounded in length and depth, whatever it holds."""
+    bounded = reprlib.Repr()
+    bounded.maxstring = bounded.maxother = limit
+    bounded.maxlevel = 3
+    return bounded.repr(value)
 
 
 # --------------------------------------------------------------------------- content
@@ -127,9 +142,15 @@ def _prefix_end(prefix):
 def _decode(value):
     if value is None:
         return None
-    if isinstance(value, (dict, list)):
+    if isinstance(value, dict):
         return value  # psycopg has parsed a JSONB column of a store not yet migrated
-    return factjson.decode(value)
+    try:
+        facts = value if isinstance(value, list) else factjson.decode(value)
+    except (TypeError, ValueError) as exc:
+        raise DamagedFacts('they are not JSON (%s)' % shown(str(exc), 100)) from None
+    if not isinstance(facts, dict):
+        raise DamagedFacts('they are JSON %s, not an object' % type(facts).__name__)
+    return facts
 
 
 # --------------------------------------------------------------------------- schema
@@ -247,7 +268,7 @@ class _Store(object):
             sql += ' AND f.updated_at >= ?'
             params.append(float(newer_than))
         row = self._one(sql, params)
-        return None if row is None else _decode(row[0])
+        return None if row is None else self._current_facts(row[0], 'cache key %s' % shown(key))
 
     def updated_at(self, key):
         row = self._one('SELECT updated_at FROM facts WHERE cache_key = ?', (key,))
@@ -368,7 +389,10 @@ class _Store(object):
 
     def _blob_facts(self, host, hash_):
         found = self._one('SELECT facts FROM blobs WHERE host = ? AND hash = ?', (host, hash_))
-        return None if found is None else _decode(found[0])
+        try:
+            return None if found is None else _decode(found[0])
+        except DamagedFacts:
+            return None  # compares as another configuration: a new version, the damaged one kept
 
     def delete(self, key):
         """Forget the current facts of ``key``; the host's history stays."""
@@ -411,13 +435,33 @@ class _Store(object):
     def version_facts(self, host, version):
         row = self._one('SELECT b.facts FROM versions v JOIN blobs b ON b.host = v.host AND b.hash = v.hash WHERE v.host = ? AND v.version = ?',
                         (host, int(version)))
-        return None if row is None else _decode(row[0])
+        try:
+            return None if row is None else _decode(row[0])
+        except DamagedFacts as exc:
+            raise DamagedFacts('store %s: the facts of version %d of host %s are damaged: %s; compare other versions of the '
+                               'host (its other versions and current facts are not affected)' % (self.name, int(version), shown(host), exc))
 
     def latest(self, host):
         """The current facts of ``host`` (the newest of its keys when several prefixes hold it)."""
         row = self._one('SELECT b.facts FROM facts f JOIN blobs b ON b.host = f.host AND b.hash = f.hash WHERE f.host = ?'
                         ' ORDER BY f.updated_at DESC LIMIT 1', (host,))
-        return None if row is None else _decode(row[0])
+        return None if row is None else self._current_facts(row[0], 'host %s' % shown(host))
+
+    def _current_facts(self, value, what):
+        try:
+            return _decode(value)
+        except DamagedFacts as exc:
+            raise DamagedFacts('store %s: the current facts of %s are damaged: %s; remove them with ansible-playbook '
+                               '--flush-cache or a meta: clear_facts task for the host, then gather them again (its '
+                               'history is kept)' % (self.name, what, exc))
+
+    def _not_text(self, exc):
+        """A host name, prefix or trait with a lone surrogate: Python's stand-in for a byte
+        that is not UTF-8 (an inventory file in Latin-1), which neither backend can store."""
+        value = exc.object if isinstance(exc.object, str) else ''
+        return FactStoreError('store %s: %s is not valid text: it holds %s at position %d, which stands for a byte that '
+                              'is not UTF-8; host names, the cache prefix and traits are stored as UTF-8, so write the '
+                              'inventory in UTF-8 or rename the host' % (self.name, shown(value), shown(value[exc.start:exc.end]), exc.start))
 
     def hosts_with_trait(self, trait):
         """Hosts whose current facts hold ``trait``: the traits index, corrected by the few
@@ -584,6 +628,34 @@ def _sqlite_header_problem(path, size):
     return None
 
 
+class _NeedsWrite(Exception):
+    """A read-only connection found a store to upgrade."""
+
+
+def _user(uid):
+    try:
+        return 'uid %d (%s)' % (uid, pwd.getpwuid(uid).pw_name)
+    except KeyError:
+        return 'uid %d' % uid
+
+
+def _check_directory(directory, named):
+    """Whoever may write the directory of a store may replace the store, or plant the files
+    SQLite keeps next to it: only its user or root may."""
+    try:
+        found = os.stat(directory)
+    except OSError as exc:
+        raise FactStoreError('the directory %s of the store %s cannot be used: %s' % (directory, named, exc.strerror)) from None
+    if found.st_uid not in (os.geteuid(), 0):
+        raise FactStoreError('the directory %s of the store %s belongs to %s: that user could replace the store; keep the '
+                             'store in a directory of yours (the default is ~/.ansible/hostcaps)' % (directory, named, _user(found.st_uid)))
+    if found.st_mode & 0o022:
+        raise FactStoreError('the directory %s of the store %s has mode %04o: the group or other users could replace the '
+                             'store or plant the files SQLite keeps next to it; run chmod go-w %s, or keep the store in a '
+                             'private directory (the default is ~/.ansible/hostcaps)'
+                             % (directory, named, stat.S_IMODE(found.st_mode), directory))
+
+
 class SqliteStore(_Store):
     types = {'key': 'TEXT', 'text': 'TEXT', 'real': 'REAL', 'json': 'TEXT', 'small': ' WITHOUT ROWID'}
 
@@ -595,29 +667,104 @@ class SqliteStore(_Store):
 
     def _open(self):
         path = self.path
-        if os.path.isdir(path):
-            raise FactStoreError('%s is a directory, not an SQLite file; point fact_caching_connection at a file path '
-                                 '(e.g. %s)' % (path, os.path.join(path, 'facts.db')))
-        if not os.path.exists(path):
+        status = self._status(path)
+        if status is None:
             if not self.create:
                 raise FactStoreError('%s does not exist: no factdb store there yet; run a play with '
                                      'fact_caching=virtumancer.hostcaps.factdb first, or check the path' % path)
             self._create_file(path)
-        size = os.path.getsize(path)
+            status = self._status(path)
+            if status is None:
+                raise FactStoreError('%s was removed just after it was created; check what deletes files in %s'
+                                     % (path, os.path.dirname(os.path.abspath(path))))
+        self._check_private(path, status)
+        size = status.st_size
         if size:
-            problem = _sqlite_header_problem(path, size)
+            try:
+                problem = _sqlite_header_problem(path, size)
+            except OSError as exc:
+                raise self._unusable(exc) from None
             if problem:
                 raise FactStoreError('%s %s; %s' % (path, problem, LEAVE_IT))
+        # The lookup reads: opened read-only, SQLite can neither create the file nor change it.
+        # The cache created the file above, so its connection need not create one either.
+        conn = self._connect('rw' if self.create else 'ro')
         try:
-            conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000.0, isolation_level=None, check_same_thread=False)
-        except sqlite3.Error as exc:
-            raise FactStoreError('%s cannot be opened: %s; check the path and its permissions' % (path, exc))
-        try:
-            self._check_and_migrate(conn, size)
+            try:
+                self._check_and_migrate(conn, size, writable=self.create)
+            except _NeedsWrite:
+                # A store of an older schema, found by the lookup: upgraded as the cache would.
+                conn.close()
+                conn = self._connect('rw')
+                self._check_and_migrate(conn, size, writable=True)
         except BaseException:
             conn.close()
             raise
         return conn
+
+    def _connect(self, mode):
+        uri = 'file:%s?mode=%s' % (quote(os.fsencode(os.path.abspath(self.path))), mode)
+        try:
+            return sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000.0, isolation_level=None, check_same_thread=False)
+        except sqlite3.Error as exc:
+            raise FactStoreError('%s cannot be opened: %s; check the path and its permissions' % (self.path, exc)) from None
+
+    def _status(self, path):
+        """``os.stat`` of the store through symbolic links; None when there is none."""
+        try:
+            return os.stat(path)
+        except FileNotFoundError:
+            if not os.path.islink(path):
+                return None
+            try:
+                target = os.readlink(path)
+            except OSError:
+                target = '?'
+            raise FactStoreError('%s is a symbolic link to %s, which does not exist; remove the link, or point it or '
+                                 'fact_caching_connection at the store' % (path, shown(target, 200))) from None
+        except OSError as exc:
+            raise self._unusable(exc) from None
+
+    def _unusable(self, exc):
+        if exc.errno == errno.ELOOP:
+            return FactStoreError('%s is a loop of symbolic links; remove them, or point fact_caching_connection at the '
+                                  'store itself' % self.path)
+        if exc.errno in (errno.EACCES, errno.EPERM):
+            return FactStoreError('%s cannot be read (%s: %s): the store must be readable and writable by the user '
+                                  'running Ansible; check the permissions of the file and of its directories'
+                                  % (self.path, shown(exc.filename), exc.strerror))
+        return FactStoreError('%s cannot be used: %s (%s); check the path' % (self.path, exc.strerror, shown(exc.filename)))
+
+    def _check_private(self, path, status):
+        """Refuse a store that another user owns or could read, as ssh does for private keys:
+        another user's file, or one the group or others may open, would give them every host's
+        facts. The same for the files SQLite keeps next to it, and for a link's target."""
+        if stat.S_ISDIR(status.st_mode):
+            raise FactStoreError('%s is a directory, not an SQLite file; point fact_caching_connection at a file path '
+                                 '(e.g. %s)' % (path, os.path.join(path, 'facts.db')))
+        if not stat.S_ISREG(status.st_mode):
+            raise FactStoreError('%s is not a regular file (%s); point fact_caching_connection at a file path; it was left '
+                                 'untouched' % (path, stat.filemode(status.st_mode)))
+        real = os.path.realpath(path)
+        named = path if real == os.path.abspath(path) else '%s (a symbolic link to %s)' % (path, real)
+        _check_directory(os.path.dirname(real), named)
+        for suffix, found in [('', status)] + [(suffix, None) for suffix in ('-wal', '-shm', '-journal')]:
+            if found is None:
+                try:
+                    found = os.stat(real + suffix)
+                except FileNotFoundError:
+                    continue
+                except OSError as exc:
+                    raise self._unusable(exc) from None
+            what = named if not suffix else '%s, a file SQLite keeps next to the store %s,' % (real + suffix, named)
+            if found.st_uid != os.geteuid():
+                raise FactStoreError('%s belongs to %s, not to %s who runs Ansible: a store must be private to that user; '
+                                     'move it away so that the plugin creates its own, or chown it; it was left untouched'
+                                     % (what, _user(found.st_uid), _user(os.geteuid())))
+            if found.st_mode & 0o077:
+                raise FactStoreError('%s has mode %04o: the group or other users may read or change every host\'s facts; '
+                                     'if it is yours, run chmod 600 %s; it was left untouched'
+                                     % (what, stat.S_IMODE(found.st_mode), real + suffix))
 
     @staticmethod
     def _create_file(path):
@@ -634,6 +781,7 @@ class SqliteStore(_Store):
                 if exc.errno != errno.EEXIST:
                     raise FactStoreError('cannot create the directory %s for the store %s: %s; create it (mode 0700) or '
                                          'point fact_caching_connection elsewhere' % (directory, path, exc.strerror))
+        _check_directory(os.path.dirname(os.path.realpath(path)), path)
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except OSError as exc:
@@ -646,7 +794,7 @@ class SqliteStore(_Store):
         finally:
             os.close(fd)
 
-    def _check_and_migrate(self, conn, size):
+    def _check_and_migrate(self, conn, size, writable):
         try:
             tables = self._tables(conn)
             version = self._read_version(conn, tables)
@@ -658,6 +806,8 @@ class SqliteStore(_Store):
             if not self.create and not tables:
                 raise FactStoreError('%s holds no factdb store yet (an empty database); run a play with '
                                      'fact_caching=virtumancer.hostcaps.factdb first, or check the path' % self.path)
+            if not writable:
+                raise _NeedsWrite()
             if tables:
                 # Only before the rare schema change: a full read of the file.
                 self._quick_check(conn)
@@ -773,6 +923,8 @@ class SqliteStore(_Store):
             return conn.execute(sql, tuple(params)).fetchone()
         except sqlite3.Error as exc:
             raise self._error(exc)
+        except UnicodeEncodeError as exc:
+            raise self._not_text(exc) from None
 
     def _all(self, sql, params):
         conn = self._cursor()
@@ -780,6 +932,8 @@ class SqliteStore(_Store):
             return conn.execute(sql, tuple(params)).fetchall()
         except sqlite3.Error as exc:
             raise self._error(exc)
+        except UnicodeEncodeError as exc:
+            raise self._not_text(exc) from None
 
     def _stream(self, sql):
         conn = self._cursor()
@@ -794,6 +948,8 @@ class SqliteStore(_Store):
             return conn.execute(sql, tuple(params)).rowcount
         except sqlite3.Error as exc:
             raise self._error(exc)
+        except UnicodeEncodeError as exc:
+            raise self._not_text(exc) from None
 
     def _many(self, sql, rows):
         conn = self._cursor()
@@ -801,6 +957,8 @@ class SqliteStore(_Store):
             conn.executemany(sql, rows)
         except sqlite3.Error as exc:
             raise self._error(exc)
+        except UnicodeEncodeError as exc:
+            raise self._not_text(exc) from None
 
     @contextlib.contextmanager
     def _read(self):
@@ -848,37 +1006,13 @@ class SqliteStore(_Store):
 # --------------------------------------------------------------------------- PostgreSQL
 
 def mask_uri(uri):
-    """``uri`` with its password replaced by ``***``, for messages."""
-    try:
-        parts = urlsplit(uri)
-        netloc = parts.netloc
-        if '@' in netloc:
-            userinfo, _sep, hostport = netloc.rpartition('@')
-            if ':' in userinfo:
-                netloc = '%s:***@%s' % (userinfo.split(':', 1)[0], hostport)
-        query = parts.query
-        if query:
-            pairs = parse_qsl(query, keep_blank_values=True)
-            if any(k == 'password' for k, _v in pairs):
-                query = urlencode([(k, '***' if k == 'password' else v) for k, v in pairs], safe='*')
-        return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
-    except ValueError:
-        return '%s://***' % uri.split('://', 1)[0]
+    """``uri`` with its passwords replaced by ``***``, for messages; never raises."""
+    return factsecret.mask(uri)
 
 
 def _uri_passwords(uri):
-    """Every spelling of the password in ``uri``, to scrub them from server messages."""
-    found = set()
-    try:
-        parts = urlsplit(uri)
-        if parts.password:
-            found.update((parts.password, unquote(parts.password)))
-        for key, value in parse_qsl(parts.query, keep_blank_values=True):
-            if key == 'password' and value:
-                found.update((value, unquote(value)))
-    except ValueError:
-        pass
-    return sorted((p for p in found if p), key=len, reverse=True)
+    """Every spelling of the passwords in ``uri``, to scrub them from server messages."""
+    return factsecret.secrets(uri)
 
 
 def _host_lock(host):
@@ -1002,6 +1136,8 @@ class PostgresStore(_Store):
             return conn.execute(self._prepare(sql), tuple(params)).fetchone()
         except self._psycopg.Error as exc:
             raise self._error(exc)
+        except UnicodeEncodeError as exc:
+            raise self._not_text(exc) from None
 
     def _all(self, sql, params):
         conn = self._cursor()
@@ -1009,6 +1145,8 @@ class PostgresStore(_Store):
             return conn.execute(self._prepare(sql), tuple(params)).fetchall()
         except self._psycopg.Error as exc:
             raise self._error(exc)
+        except UnicodeEncodeError as exc:
+            raise self._not_text(exc) from None
 
     def _stream(self, sql):
         # A server-side cursor: the migration reads the facts one batch at a time.
@@ -1030,6 +1168,8 @@ class PostgresStore(_Store):
             return conn.execute(self._prepare(sql), tuple(params)).rowcount
         except self._psycopg.Error as exc:
             raise self._error(exc)
+        except UnicodeEncodeError as exc:
+            raise self._not_text(exc) from None
 
     def _many(self, sql, rows):
         conn = self._cursor()
@@ -1038,6 +1178,8 @@ class PostgresStore(_Store):
                 cursor.executemany(self._prepare(sql), rows)
         except self._psycopg.Error as exc:
             raise self._error(exc)
+        except UnicodeEncodeError as exc:
+            raise self._not_text(exc) from None
 
     @contextlib.contextmanager
     def _read(self):

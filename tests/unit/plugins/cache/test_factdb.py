@@ -260,6 +260,7 @@ def test_the_default_store_is_under_the_home_directory(collection_loader, tmp_pa
 def test_a_foreign_file_fails_the_first_call_not_the_loading(collection_loader, tmp_path, method, args):  # pylint: disable=unused-argument
     path = tmp_path / 'facts.db'
     path.write_bytes(b'not a database, but somebody\'s notes\n' * 100)
+    path.chmod(0o600)
     before = hashlib.sha256(path.read_bytes()).hexdigest()
 
     # VariableManager would turn an error here into a warning and a memory cache.
@@ -270,3 +271,24 @@ def test_a_foreign_file_fails_the_first_call_not_the_loading(collection_loader, 
     assert caught.match("factdb cache plugin: %s is not an SQLite database" % str(path))
     assert caught.match('move it away or point fact_caching_connection at another path; it was left untouched')
     assert hashlib.sha256(path.read_bytes()).hexdigest() == before
+
+
+def test_an_empty_key_reads_back_what_was_written(load):
+    plugin = load()
+    plugin.set('', {'a': 1})
+
+    assert plugin.get('') == {'a': 1}
+    assert load().get('') == {'a': 1}
+    assert '' in load().keys()
+
+
+def test_a_host_name_that_is_not_utf_8_fails_with_its_name_and_the_fix(load):
+    # An INI inventory with the byte 0xff in a host name: Python reads it as U+DCFF.
+    name = b'hv\xff'.decode('utf-8', 'surrogateescape')
+    plugin = load()
+
+    for call in (lambda: plugin.set(name, {'a': 1}), lambda: plugin.get(name), lambda: plugin.contains(name)):
+        with pytest.raises(AnsibleError, match=r"factdb cache plugin: store .*: 'hv\\udcff' is not valid text: .*write the inventory in UTF-8"):
+            call()
+    plugin.set('hv1', {'a': 1})
+    assert load().get('hv1') == {'a': 1}

@@ -9,11 +9,15 @@ __metaclass__ = type
 import copy
 import hashlib
 import importlib
+import os
+import sqlite3
 import sys
 
 import pytest
 
-from ansible.errors import AnsibleLookupError
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from ansible.errors import AnsibleError, AnsibleLookupError
 from ansible.plugins.loader import init_plugin_loader, lookup_loader
 from ansible.utils.collection_loader import AnsibleCollectionConfig
 
@@ -242,6 +246,7 @@ def test_a_missing_store_is_not_created(factdb, tmp_path):
 def test_a_foreign_file_is_an_error_and_stays_unchanged(factdb, tmp_path):
     path = tmp_path / 'notes.db'
     path.write_bytes(b'not a database, but somebody needs it\n' * 100)
+    path.chmod(0o600)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
 
     with pytest.raises(AnsibleLookupError, match='factdb lookup: %s is not an SQLite database' % path):
@@ -264,7 +269,7 @@ def test_the_facts_returned_are_the_stored_ones(factdb, store_path):
 
 
 def test_flushed_facts_leave_the_history_readable(factdb, store_path):
-    store = factstore.open_store(store_path, create=False)
+    store = factstore.open_store(store_path)
     try:
         store.flush()
     finally:
@@ -275,3 +280,136 @@ def test_flushed_facts_leave_the_history_readable(factdb, store_path):
     assert factdb('diff', host='hv1', connection=store_path)[-1] == {'path': 'libvirt_host_caps.traits', 'op': 'removed', 'old': SEV_TRAIT}
     with pytest.raises(AnsibleLookupError, match="host 'hv1' has no current facts .*--flush-cache.*history remains; use query 'versions' and 'diff'"):
         factdb('latest', host='hv1', connection=store_path)
+
+
+def test_a_misspelled_option_is_refused_with_the_right_name(factdb, store_path):
+    with pytest.raises(AnsibleLookupError, match=r"unknown option 'from_verison' \(did you mean from_version\?\); the options are "
+                                                 'connection, host, trait, from_version, to_version, ignore'):
+        factdb('diff', host='hv1', from_verison=1, connection=store_path)
+
+
+@pytest.mark.parametrize('ignore, element', [([None, {}], 'element 0 is None (NoneType)'), (['collected_at', 3], 'element 1 is 3 (int)'),
+                                             ([['a']], "element 0 is ['a'] (list)")])
+def test_an_ignore_element_that_is_not_a_string_is_named(factdb, store_path, ignore, element):
+    with pytest.raises(AnsibleLookupError, match=r'option ignore: %s, not a string' % element.replace('(', r'\(').replace(')', r'\)')
+                       .replace('[', r'\[').replace(']', r'\]')):
+        factdb('diff', host='hv1', ignore=ignore, connection=store_path)
+
+
+@pytest.mark.parametrize('option', ['from_version', 'to_version'])
+def test_a_boolean_version_is_not_version_1(factdb, store_path, option):
+    with pytest.raises(AnsibleLookupError, match="option %s=True is not a version number" % option):
+        factdb('diff', host='hv1', connection=store_path, **{option: True})
+
+
+def test_a_huge_value_is_shown_shortened(factdb, store_path):
+    with pytest.raises(AnsibleLookupError) as caught:
+        factdb('hosts', host='x' * 100000, connection=store_path)
+
+    assert len(str(caught.value)) < 300
+
+
+def test_damaged_facts_are_an_error_naming_the_host(factdb, store_path):
+    conn = sqlite3.connect(store_path)
+    conn.execute("UPDATE blobs SET facts = 'not json' WHERE host = 'hv2'")
+    conn.commit()
+    conn.close()
+
+    with pytest.raises(AnsibleLookupError, match="factdb lookup: query 'latest' failed: store .*: the current facts of host 'hv2' are damaged"):
+        factdb('latest', host='hv2', connection=store_path)
+    assert factdb('latest', host='hv1', connection=store_path)[0]['libvirt_host_caps']['memory_info']['total_mb'] == 128715
+
+
+def test_a_store_other_users_can_read_is_refused(factdb, store_path):
+    os.chmod(store_path, 0o644)
+
+    with pytest.raises(AnsibleLookupError, match='factdb lookup: %s has mode 0644: .*run chmod 600 %s' % (store_path, store_path)):
+        factdb('hosts', connection=store_path)
+    assert os.stat(store_path).st_mode & 0o777 == 0o644
+
+
+# -- every input gives a result or an Ansible error --------------------------------------------
+
+def _mutations():
+    """Changes to a host's real facts: a value replaced, removed or retyped at some path."""
+    values = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+                          lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3), max_leaves=6)
+    return st.lists(st.tuples(st.lists(st.integers(min_value=0, max_value=50), min_size=1, max_size=5),
+                              st.sampled_from(['replace', 'remove']), values), max_size=4)
+
+
+def _mutate(facts, mutations):
+    facts = copy.deepcopy(facts)
+    for steps, action, value in mutations:
+        node = facts
+        for position, step in enumerate(steps):
+            keys = sorted(node) if isinstance(node, dict) else list(range(len(node))) if isinstance(node, list) else []
+            if not keys:
+                break
+            key = keys[step % len(keys)]
+            if position == len(steps) - 1 or not isinstance(node[key], (dict, list)):
+                if action == 'remove':
+                    del node[key]
+                else:
+                    node[key] = value
+                break
+            node = node[key]
+    return facts
+
+
+TEXTS = st.text(max_size=12) | st.sampled_from(['hv1', 'hv2', 'hv9', '', 'HW_CPU_X86_AVX2', SEV_TRAIT, 'hv\udcff'])
+ODD = (st.none() | st.booleans() | st.integers(min_value=-3, max_value=6) | TEXTS
+       | st.lists(st.none() | st.integers() | TEXTS | st.dictionaries(TEXTS, st.integers(), max_size=2), max_size=3)
+       | st.dictionaries(TEXTS, st.integers(), max_size=2))
+HOST = st.sampled_from(['hv1', 'hv2']) | ODD
+VERSION = st.integers(min_value=0, max_value=4) | ODD
+IGNORE = st.lists(st.sampled_from(['collected_at', 'libvirt_host_caps.resources.*.used', 'traits', 'a..b', '[*]']) | st.none()
+                  | st.integers() | st.dictionaries(TEXTS, st.integers(), max_size=1) | st.lists(TEXTS, max_size=2), max_size=3) | ODD
+# Most calls name a query and the options it reads, so that the store and the diff are
+# reached with odd values; the rest is anything.
+CALLS = st.one_of(
+    st.tuples(st.just(['hosts']), st.fixed_dictionaries({}, optional={'trait': st.sampled_from(['HW_CPU_X86_AVX2', SEV_TRAIT]) | ODD})),
+    st.tuples(st.sampled_from([['latest'], ['versions']]), st.fixed_dictionaries({'host': HOST})),
+    st.tuples(st.just(['diff']), st.fixed_dictionaries({'host': HOST},
+                                                       optional={'from_version': VERSION, 'to_version': VERSION, 'ignore': IGNORE})),
+    st.tuples(st.just(['diff']), st.fixed_dictionaries({'host': HOST, 'from_verison': VERSION})),
+    st.tuples(st.lists(st.sampled_from(['hosts', 'latest', 'versions', 'diff', 'Hosts', '']) | TEXTS | st.integers() | st.none(),
+                       max_size=2),
+              st.dictionaries(st.sampled_from(['host', 'trait', 'from_version', 'to_version', 'ignore', 'hots', 'connection']),
+                              ODD, max_size=3)),
+    st.tuples(st.just(['hosts']), st.fixed_dictionaries({'connection': st.sampled_from(
+        ['', 'postgresql://u:pw@[::1/db?connect_timeout=1', 'mysql://x', '/nonexistent/facts.db'])})),
+)
+
+
+@pytest.fixture(scope='module')
+def real_store(tmp_path_factory):
+    directory = tmp_path_factory.mktemp('property')
+    path = str(directory / 'facts.db')
+    with factstore.open_store(path) as store:
+        store.set('hv1', sev_host())
+        store.set('hv1', sev_host_after_update())
+        store.set('hv2', {'libvirt_host_caps': facts_from(MILAN, MILAN_Q35)})
+    return path
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(mutations=_mutations(), call=CALLS)
+def test_any_query_of_mutated_real_facts_gives_a_result_or_an_ansible_error(factdb, real_store, mutations, call):
+    """Real facts, changed at random and stored as a new version of hv1, then the lookup with
+    random terms and options: an answer, or an error Ansible reports as such."""
+    facts = _mutate(sev_host_after_update(), mutations)
+    with factstore.open_store(real_store) as store:
+        try:
+            store.set('hv1', facts)
+        except factstore.FactStoreError:
+            pass
+    terms, options = call
+    options = dict(options)
+    options.setdefault('connection', real_store)
+
+    try:
+        answer = factdb(*terms, **options)
+    except AnsibleError:
+        return
+    assert isinstance(answer, list)

@@ -16,9 +16,11 @@ import hashlib
 import json
 import multiprocessing
 import os
+import shutil
 import sqlite3
 import stat
 import sys
+import tempfile
 import time
 import uuid
 
@@ -911,6 +913,7 @@ def _meta_of_another_application(path):
 def test_a_file_that_is_not_our_store_is_refused_and_left_untouched(tmp_path, make, message):
     path = str(tmp_path / 'facts.db')
     make(path)
+    os.chmod(path, 0o600)  # private, as a store must be: what is refused is the content
     before = sha256_of(path)
     files = sorted(os.listdir(str(tmp_path)))
 
@@ -933,6 +936,7 @@ def test_a_directory_at_the_path_is_refused(tmp_path):
 def test_an_empty_sqlite_database_becomes_a_store(tmp_path):
     path = str(tmp_path / 'facts.db')
     sqlite3.connect(path).close()
+    os.chmod(path, 0o600)
 
     store = open_store(path)
     store.set('hv1', caps())
@@ -975,6 +979,260 @@ def test_without_create_a_missing_file_is_an_error_and_stays_missing(tmp_path):
     with pytest.raises(FactStoreError, match='does not exist: no factdb store there yet'):
         open_store(path, create=False).open()
     assert not os.path.exists(str(tmp_path / 'none'))
+
+
+NOBODY = 65534
+
+
+def _files(directory):
+    return sorted((name, stat.S_IMODE(os.lstat(os.path.join(directory, name)).st_mode), os.lstat(os.path.join(directory, name)).st_size)
+                  for name in os.listdir(directory))
+
+
+@pytest.mark.parametrize('create', [True, False], ids=['cache', 'lookup'])
+def test_a_dangling_symbolic_link_is_refused_and_its_target_not_created(tmp_path, create):
+    path = str(tmp_path / 'facts.db')
+    os.symlink(str(tmp_path / 'elsewhere' / 'facts.db'), path)
+
+    with pytest.raises(FactStoreError, match="facts.db is a symbolic link to '.*elsewhere/facts.db', which does not exist; remove the link"):
+        open_store(path, create=create).open()
+    assert _files(str(tmp_path)) == [('facts.db', 0o777, len(str(tmp_path / 'elsewhere' / 'facts.db')))]
+
+
+@pytest.mark.parametrize('create', [True, False], ids=['cache', 'lookup'])
+def test_a_loop_of_symbolic_links_is_refused(tmp_path, create):
+    path = str(tmp_path / 'facts.db')
+    os.symlink(str(tmp_path / 'other.db'), path)
+    os.symlink(path, str(tmp_path / 'other.db'))
+
+    with pytest.raises(FactStoreError, match='facts.db is a loop of symbolic links; remove them'):
+        open_store(path, create=create).open()
+
+
+@pytest.mark.parametrize('create', [True, False], ids=['cache', 'lookup'])
+def test_a_fifo_at_the_path_is_refused_without_opening_it(tmp_path, create):
+    path = str(tmp_path / 'facts.db')
+    os.mkfifo(path, 0o600)
+
+    with pytest.raises(FactStoreError, match='facts.db is not a regular file \\(prw-------\\); point fact_caching_connection at a file'):
+        open_store(path, create=create).open()
+
+
+@pytest.mark.parametrize('link', [False, True], ids=['file', 'link'])
+@pytest.mark.parametrize('create', [True, False], ids=['cache', 'lookup'])
+def test_a_pre_created_file_other_users_can_open_is_refused_and_keeps_its_mode(tmp_path, create, link):
+    target = tmp_path / 'planted.db'
+    target.write_bytes(b'')
+    os.chmod(str(target), 0o666)
+    path = str(tmp_path / 'facts.db') if link else str(target)
+    if link:
+        os.symlink(str(target), path)
+    before = _files(str(tmp_path))
+
+    with pytest.raises(FactStoreError) as caught:
+        open_store(path, create=create).open()
+
+    named = '%s (a symbolic link to %s)' % (path, target) if link else path
+    assert str(caught.value) == ("%s has mode 0666: the group or other users may read or change every host's facts; if it is "
+                                 "yours, run chmod 600 %s; it was left untouched" % (named, target))
+    assert _files(str(tmp_path)) == before
+
+
+@pytest.mark.parametrize('link', [False, True], ids=['file', 'link'])
+def test_a_file_of_another_user_is_refused_whatever_its_mode(tmp_path, link):
+    target = tmp_path / 'planted.db'
+    target.write_bytes(b'')
+    os.chmod(str(target), 0o600)
+    os.chown(str(target), NOBODY, NOBODY)
+    path = str(tmp_path / 'facts.db') if link else str(target)
+    if link:
+        os.symlink(str(target), path)
+
+    with pytest.raises(FactStoreError, match='planted.db.* belongs to uid 65534 .*, not to uid %d .*who runs Ansible: a store must be '
+                                             'private to that user; move it away so that the plugin creates its own, or chown it'
+                                             % os.geteuid()):
+        open_store(path).set('hv1', caps())
+    assert target.read_bytes() == b''
+
+
+@pytest.mark.parametrize('suffix', ['-wal', '-shm'])
+@pytest.mark.parametrize('owner, mode', [(NOBODY, 0o600), (None, 0o644)], ids=['other-user', 'readable'])
+def test_the_files_sqlite_keeps_next_to_the_store_must_be_private_too(tmp_path, suffix, owner, mode):
+    path = str(tmp_path / 'facts.db')
+    with open_store(path) as store:
+        store.set('hv1', caps())
+    # Closed: SQLite removed its -wal and -shm.
+    side = path + suffix
+    with open(side, 'wb'):
+        pass
+    os.chmod(side, mode)
+    if owner is not None:
+        os.chown(side, owner, owner)
+
+    with pytest.raises(FactStoreError, match='%s, a file SQLite keeps next to the store %s, (belongs to uid 65534|has mode 0644)'
+                                             % (side, path)):
+        open_store(path, create=False).get('hv1')
+
+
+@pytest.mark.parametrize('mode, owner', [(0o777, None), (0o1777, None), (0o770, None), (0o700, NOBODY)],
+                         ids=['world-writable', 'sticky', 'group-writable', 'other-user'])
+def test_a_store_in_a_directory_others_may_write_is_refused(tmp_path, mode, owner):
+    directory = tmp_path / 'shared'
+    directory.mkdir()
+    os.chmod(str(directory), mode)
+    if owner is not None:
+        os.chown(str(directory), owner, owner)
+    path = str(directory / 'facts.db')
+
+    with pytest.raises(FactStoreError) as caught:
+        open_store(path).open()
+
+    message = str(caught.value)
+    assert message.startswith('the directory %s of the store %s ' % (directory, path)), message
+    assert ('chmod go-w %s' % directory) in message or 'belongs to uid 65534' in message
+    assert os.listdir(str(directory)) == []
+
+
+def _open_as_nobody(path, queue):
+    os.setgid(NOBODY)
+    os.setuid(NOBODY)
+    try:
+        open_store(path).open()
+        queue.put('opened')
+    except FactStoreError as exc:
+        queue.put(str(exc))
+    except BaseException as exc:  # pylint: disable=broad-except
+        queue.put('%s: %s' % (type(exc).__name__, exc))
+
+
+def test_a_store_its_user_cannot_read_is_a_clear_error():
+    directory = tempfile.mkdtemp(prefix='factdb-unreadable-')
+    try:
+        os.chmod(directory, 0o755)
+        os.chown(directory, NOBODY, NOBODY)
+        path = os.path.join(directory, 'facts.db')
+        with open(path, 'wb') as handle:
+            handle.write(b'SQLite format 3\x00' + b'\x00' * 200)
+        os.chmod(path, 0o000)
+        os.chown(path, NOBODY, NOBODY)
+        context = multiprocessing.get_context('fork')
+        queue = context.Queue()
+        child = context.Process(target=_open_as_nobody, args=(path, queue))
+        child.start()
+        outcome = queue.get(timeout=30)
+        child.join(10)
+    finally:
+        shutil.rmtree(directory)
+
+    assert outcome == ('%s cannot be read (%r: Permission denied): the store must be readable and writable by the user running '
+                       'Ansible; check the permissions of the file and of its directories' % (path, path))
+
+
+def test_reading_without_create_never_creates_the_file(tmp_path):
+    path = str(tmp_path / 'facts.db')
+    store = open_store(path, create=False)
+
+    with pytest.raises(FactStoreError, match='cannot be opened: unable to open database file'):
+        store._connect('ro')  # pylint: disable=protected-access  # the open that follows every check
+    assert os.listdir(str(tmp_path)) == []
+
+
+def test_reading_without_create_changes_nothing_in_the_store(tmp_path):
+    path = str(tmp_path / 'facts.db')
+    with open_store(path) as store:
+        store.set('hv1', caps())
+    before = sha256_of(path)
+
+    with open_store(path, create=False) as store:
+        assert store.get('hv1') == caps()
+        with pytest.raises(FactStoreError, match='readonly database'):
+            store.set('hv2', caps())
+    assert sha256_of(path) == before
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+
+
+def test_reading_an_older_store_without_create_upgrades_it(tmp_path, monkeypatch):
+    path = str(tmp_path / 'facts.db')
+    monkeypatch.setattr(factstore, 'SCHEMA_VERSION', 3)
+    open_store(path).open().close()
+    monkeypatch.undo()
+
+    with open_store(path, create=False) as store:
+        assert store.schema_version() == factstore.SCHEMA_VERSION
+        assert store.hosts() == []
+
+
+# -- damaged rows and names that are not text ------------------------------------------------
+
+
+@pytest.mark.parametrize('content, why', [('{"libvirt_host_caps": {', 'they are not JSON'), ('[1, 2]', 'they are JSON list, not an object')],
+                         ids=['not-json', 'not-an-object'])
+def test_damaged_current_facts_are_an_error_naming_the_host_and_the_fix(backend, content, why):
+    store = backend.open()
+    store.set('hv1', caps())
+    store.set('hv2', caps(total_mb=1))
+    backend.sql("UPDATE blobs SET facts = ? WHERE host = 'hv1'", (content,))
+
+    for read in (lambda: store.get('hv1'), lambda: store.latest('hv1')):
+        with pytest.raises(FactStoreError) as caught:
+            read()
+        message = str(caught.value)
+        assert message.startswith('store %s: the current facts of ' % store.name), message
+        assert "'hv1' are damaged: %s" % why in message, message
+        assert message.endswith('remove them with ansible-playbook --flush-cache or a meta: clear_facts task for the host, '
+                                'then gather them again (its history is kept)')
+    with pytest.raises(FactStoreError, match="the facts of version 1 of host 'hv1' are damaged: %s" % why):
+        store.version_facts('hv1', 1)
+    assert store.get('hv2') == caps(total_mb=1)
+
+
+def test_a_write_over_a_damaged_version_adds_one_and_keeps_the_damaged_one(backend):
+    store = backend.open()
+    store.set('hv1', caps())
+    backend.sql("UPDATE blobs SET facts = 'garbage' WHERE host = 'hv1'")
+
+    store.set('hv1', caps(total_mb=1))
+
+    assert store.get('hv1') == caps(total_mb=1)
+    assert [v['version'] for v in store.versions('hv1')] == [1, 2]
+    assert backend.sql("SELECT COUNT(*) FROM blobs WHERE host = 'hv1' AND facts = 'garbage'") == [(1,)]
+
+
+def test_clearing_damaged_current_facts_lets_them_be_written_again(backend):
+    store = backend.open()
+    store.set('hv1', caps())
+    store.set('hv1', caps(total_mb=1))
+    backend.sql("UPDATE blobs SET facts = 'garbage' WHERE host = 'hv1' AND hash = (SELECT hash FROM facts WHERE cache_key = 'hv1')")
+
+    store.delete('hv1')
+    store.set('hv1', caps(total_mb=2))
+
+    assert store.get('hv1') == caps(total_mb=2)
+    assert store.version_facts('hv1', 1) == caps()
+
+
+@pytest.mark.parametrize('call', [
+    lambda store, name: store.set(name, caps()),
+    lambda store, name: store.get(name),
+    lambda store, name: store.contains(name),
+    lambda store, name: store.delete(name),
+    lambda store, name: store.versions(name),
+    lambda store, name: store.latest(name),
+    lambda store, name: store.keys(name),
+], ids=['set', 'get', 'contains', 'delete', 'versions', 'latest', 'keys'])
+def test_a_host_name_that_is_not_text_is_a_clear_error(backend, call):
+    # An INI inventory in Latin-1: the byte 0xff reaches Python as the lone surrogate U+DCFF.
+    name = b'hv\xff1'.decode('utf-8', 'surrogateescape')
+    store = backend.open()
+    store.set('hv1', caps())
+
+    with pytest.raises(FactStoreError) as caught:
+        call(store, name)
+
+    assert str(caught.value) == ("store %s: 'hv\\udcff1' is not valid text: it holds '\\udcff' at position 2, which stands for "
+                                 'a byte that is not UTF-8; host names, the cache prefix and traits are stored as UTF-8, so '
+                                 'write the inventory in UTF-8 or rename the host' % store.name)
+    assert store.get('hv1') == caps()
 
 
 def _count_keys(path):
@@ -1057,6 +1315,24 @@ def test_an_unreachable_server_names_the_uri_without_the_password():
 ])
 def test_mask_uri_hides_only_the_password(uri, masked):
     assert mask_uri(uri) == masked
+
+
+@pytest.mark.parametrize('uri', [
+    'postgresql://user:Sekr1t-pw@[::1/db',
+    'postgresql://user:Sekr1t-pw@[]/db',
+    'postgresql://user:Sekr1t-pw@127.0.0.1:abc/db',
+    'postgresql://user:Sekr1t-pw@127.0.0.1:99999999/db',
+    'postgresql://user@[::1/db?password=Sekr1t-pw',
+    'postgresql://user:Sekr1t-pw?x@127.0.0.1:1/db',
+])
+def test_a_uri_libpq_cannot_parse_is_refused_without_its_password(uri):
+    with pytest.raises(FactStoreError) as caught:
+        open_store(uri).open()
+
+    message = str(caught.value)
+    assert 'Sekr1t' not in message
+    assert message.startswith('cannot connect to the PostgreSQL store %s: ' % mask_uri(uri))
+    assert '***' in mask_uri(uri)
 
 
 def test_without_psycopg_the_error_says_what_to_install(monkeypatch):
