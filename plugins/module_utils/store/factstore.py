@@ -54,7 +54,8 @@ SQLITE_MAGIC = b'SQLite format 3\x00'
 SQLITE_HEADER_SIZE = 100
 BUSY_TIMEOUT_MS = 30000
 SQLITE_WAL_AUTOCHECKPOINT = 8192  # pages: 64 MiB of WAL with 8 KiB pages
-# pg_advisory_xact_lock key of schema creation and migration ("factdb" in ASCII).
+# pg_advisory_xact_lock key of the whole store ("factdb" in ASCII): schema creation,
+# migration and flush take it exclusively, the write of a host shared.
 PG_SCHEMA_LOCK = 0x666163746462
 PG_CONNECT_TIMEOUT = 10
 # Hosts whose changed traits wait in host_traits before they are moved into the traits index.
@@ -188,8 +189,9 @@ class _Store(object):
     """What both backends share; a subclass provides the connection and the dialect."""
 
     # The elements of a JSON list of strings, as a table j(value), in FROM.
-    json_elements = 'json_each({0}) j'
     types = {}
+    # Appended to the drain's SELECT: see _drain_traits. SQLite runs one write at a time.
+    lock_rows = ''
 
     def __init__(self, name, history_versions=100, history_days=0, create=True):
         self.name = name
@@ -386,6 +388,9 @@ class _Store(object):
         """Forget the current facts of every key starting with ``prefix``; history stays."""
         where, params = self._key_range(prefix)
         with self._write():
+            # No host is written meanwhile: a host written after the DELETE of its facts would
+            # otherwise keep facts without their traits, or the reverse.
+            self._lock_store()
             if not where:
                 self._run('DELETE FROM facts', ())
                 self._run('DELETE FROM traits', ())
@@ -456,7 +461,7 @@ class _Store(object):
         The index is keyed by trait, so writing a new host's 30-odd traits there dirties 30-odd
         pages, which made a first write several times slower than its facts. The host's row in
         ``host_traits`` (one row) takes the change instead, and once TRAITS_PENDING_MAX hosts
-        wait there, _drain_traits moves them into the index in a few set-wise statements.
+        wait there, _drain_traits moves them into the index together.
         """
         text = json.dumps(sorted(wanted), separators=(',', ':'))
         if current is False:
@@ -472,13 +477,24 @@ class _Store(object):
             self._drain_traits()
 
     def _drain_traits(self):
-        elements = self.json_elements
-        self._run('DELETE FROM traits WHERE (trait, host) IN (SELECT j.value, h.host FROM host_traits h, %s'
-                  ' WHERE h.pending = 1)' % elements.format('h.indexed'), ())
-        self._run('INSERT INTO traits (trait, host) SELECT j.value, h.host FROM host_traits h, %s WHERE h.pending = 1'
-                  ' ON CONFLICT DO NOTHING' % elements.format('h.traits'), ())
-        self._run("DELETE FROM host_traits WHERE pending = 1 AND traits = '[]'", ())
-        self._run('UPDATE host_traits SET indexed = traits, pending = 0 WHERE pending = 1', ())
+        """Move the waiting hosts into the traits index, each host's index rows and its
+        ``host_traits`` row in one step from the row as read here.
+
+        The rows are read once and locked (``lock_rows``): a host whose row another
+        transaction holds (a controller writing that host, or draining it) waits for a later
+        drain, so a drain never waits and never marks indexed what it did not index.
+        """
+        removed, added, indexed, emptied = [], [], [], []
+        for host, traits, previous in self._all('SELECT host, traits, indexed FROM host_traits WHERE pending = 1'
+                                                ' ORDER BY host%s' % self.lock_rows, ()):
+            wanted, held = set(json.loads(traits)), set(json.loads(previous))
+            removed.extend((trait, host) for trait in sorted(held - wanted))
+            added.extend((trait, host) for trait in sorted(wanted - held))
+            (indexed if wanted else emptied).append((host,))
+        self._many('DELETE FROM traits WHERE trait = ? AND host = ?', removed)
+        self._many('INSERT INTO traits (trait, host) VALUES (?, ?) ON CONFLICT DO NOTHING', added)
+        self._many('DELETE FROM host_traits WHERE host = ?', emptied)
+        self._many('UPDATE host_traits SET indexed = traits, pending = 0 WHERE host = ?', indexed)
 
     def _rebuild_traits(self, host):
         row = self._one('SELECT b.facts FROM facts f JOIN blobs b ON b.host = f.host AND b.hash = f.hash WHERE f.host = ?'
@@ -522,6 +538,9 @@ class _Store(object):
 
     def _lock_host(self, host):
         """Serialize the writes of one host (SQLite serializes every write already)."""
+
+    def _lock_store(self):
+        """Keep every host's write out until the transaction ends (SQLite: already so)."""
 
     def _migrate(self, current):
         """Apply the steps after ``current``; the caller holds the write lock."""
@@ -887,7 +906,7 @@ def _host_lock(host):
 
 
 class PostgresStore(_Store):
-    json_elements = 'jsonb_array_elements_text(({0})::jsonb) AS j(value)'
+    lock_rows = ' FOR UPDATE SKIP LOCKED'
     # COLLATE "C": keys order by code point, as on SQLite, so prefix ranges use the index.
     types = {'key': 'TEXT COLLATE "C"', 'text': 'TEXT', 'real': 'DOUBLE PRECISION', 'json': 'JSONB', 'small': ''}
 
@@ -1091,8 +1110,12 @@ class PostgresStore(_Store):
             pass
 
     def _lock_host(self, host):
-        # Version numbers of a host are given out one at a time, also by several controllers.
-        self._run('SELECT pg_advisory_xact_lock(?)', (_host_lock(host),))
+        # Version numbers of a host are given out one at a time, also by several controllers;
+        # the store lock, shared, keeps a flush out.
+        self._run('SELECT pg_advisory_xact_lock_shared(?), pg_advisory_xact_lock(?)', (PG_SCHEMA_LOCK, _host_lock(host)))
+
+    def _lock_store(self):
+        self._run('SELECT pg_advisory_xact_lock(?)', (PG_SCHEMA_LOCK,))
 
 
 # --------------------------------------------------------------------------- entry point

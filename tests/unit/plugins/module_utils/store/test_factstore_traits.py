@@ -1,0 +1,88 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The traits index of the factdb store: exact under concurrent controllers, and rebuilt from
+the stored facts when an older store is upgraded. Both backends, PostgreSQL the real server."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+# pylint: disable=redefined-outer-name  # pytest fixtures are passed by name
+
+import json
+import multiprocessing
+
+import pytest
+
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.store import factjson, factstore
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.store.factstore import open_store
+# pylint: disable-next=unused-import
+from ansible_collections.virtumancer.hostcaps.tests.unit.plugins.module_utils.store.test_factstore import backend, caps  # noqa: F401
+
+CONTROLLERS = 3
+HOSTS_PER_CONTROLLER = 3000
+# Every tenth host is written again later with other traits, so the index also loses entries.
+REWRITE_EVERY = 10
+TRAIT_BITS = 4
+
+
+def host_traits(number, rewritten=False):
+    """Traits that differ from host to host: each of 16 combinations of CUSTOM_BIT<n>, plus one
+    every host has; a rewrite takes CUSTOM_ALL away and gives CUSTOM_REWRITTEN."""
+    traits = ['CUSTOM_BIT%d' % bit for bit in range(TRAIT_BITS) if number >> bit & 1]
+    return traits + (['CUSTOM_REWRITTEN'] if rewritten else ['CUSTOM_ALL'])
+
+
+def _controller(connection, name, count, barrier, errors):
+    try:
+        store = open_store(connection).open()
+        barrier.wait(60)
+        for number in range(count):
+            store.set('%s-%04d' % (name, number), caps(traits=host_traits(number), total_mb=number))
+            if number >= 100 and number % REWRITE_EVERY == 0:
+                again = number - 100
+                store.set('%s-%04d' % (name, again), caps(traits=host_traits(again, rewritten=True), total_mb=again))
+        store.close()
+    except Exception as exc:  # pylint: disable=broad-except
+        errors.put('%s: %s' % (name, exc))
+
+
+def index_errors(store):
+    """Every (trait, host) on which hosts_with_trait() and the stored facts disagree."""
+    expected = {}
+    for host in store.hosts():
+        for trait in factstore.facts_traits(store.latest(host)):
+            expected.setdefault(trait, set()).add(host)
+    traits = set(expected) | set('CUSTOM_BIT%d' % bit for bit in range(TRAIT_BITS)) | {'CUSTOM_ALL', 'CUSTOM_REWRITTEN'}
+    missing, extra = [], []
+    for trait in sorted(traits):
+        found = set(store.hosts_with_trait(trait))
+        missing.extend((trait, host) for host in sorted(expected.get(trait, set()) - found))
+        extra.extend((trait, host) for host in sorted(found - expected.get(trait, set())))
+    return missing, extra
+
+
+def write_concurrently(connection, controllers, count):
+    context = multiprocessing.get_context('fork')
+    errors = context.Queue()
+    barrier = context.Barrier(controllers)
+    names = ['c%d' % number for number in range(controllers)]
+    procs = [context.Process(target=_controller, args=(connection, name, count, barrier, errors)) for name in names]
+    for proc in procs:
+        proc.start()
+    for proc in procs:
+        proc.join(600)
+    assert errors.empty(), errors.get()
+    assert [proc.exitcode for proc in procs] == [0] * controllers
+
+
+def test_three_controllers_writing_3000_hosts_each_leave_an_exact_traits_index(backend):
+    backend.open().open().close()
+
+    write_concurrently(backend.connection, CONTROLLERS, HOSTS_PER_CONTROLLER)
+
+    store = backend.open()
+    assert len(store.hosts()) == CONTROLLERS * HOSTS_PER_CONTROLLER
+    missing, extra = index_errors(store)
+    assert (len(missing), len(extra)) == (0, 0), 'hosts_with_trait() misses %d and adds %d (trait, host), e.g. %s %s' % (
+        len(missing), len(extra), missing[:3], extra[:3])
