@@ -46,7 +46,7 @@ from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.store import factjson, factvolatile
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 APPLICATION_MARKER = 'virtumancer.hostcaps.factdb'
 # PRAGMA application_id: "VHFD" (virtumancer hostcaps fact database), for file(1) and us.
 SQLITE_APPLICATION_ID = 0x56484644
@@ -148,6 +148,8 @@ def _migrations():
     Step 4 gives a version the run that added it, the digest of its configuration and when
     its counters were last updated. The rows of older versions keep them null: the digest is
     computed from the facts when a write needs it.
+    Step 5 changes no table: ``_migrate_to_5`` rebuilds the traits index from the current
+    facts, which the drain of earlier versions could leave without some hosts.
     """
     return [
         [
@@ -180,6 +182,7 @@ def _migrations():
             'ALTER TABLE versions ADD COLUMN config_hash {text}',
             'ALTER TABLE versions ADD COLUMN updated_at {real}',
         ],
+        [],
     ]
 
 
@@ -553,6 +556,8 @@ class _Store(object):
                 self._migrate_to_2()
             if number == 3:
                 self._migrate_to_3()
+            if number == 5:
+                self._migrate_to_5()
         for key, value in (('application', APPLICATION_MARKER), ('schema_version', str(SCHEMA_VERSION))):
             self._run('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
                       (key, value))
@@ -577,6 +582,21 @@ class _Store(object):
 
     def _migrate_to_3(self):
         """Backend-specific: see _migrations."""
+
+    def _migrate_to_5(self):
+        """The traits index and ``host_traits`` anew, from the newest facts of every host."""
+        self._run('DELETE FROM traits', ())
+        self._run('DELETE FROM host_traits', ())
+        # No ORDER BY: SQLite would sort the facts themselves. Keys written at the same time
+        # both qualify; the first one read counts, as for latest().
+        stream = self._stream('SELECT f.host, b.facts FROM facts f JOIN blobs b ON b.host = f.host AND b.hash = f.hash'
+                              ' WHERE f.updated_at = (SELECT MAX(g.updated_at) FROM facts g WHERE g.host = f.host)')
+        seen = set()
+        for host, value in stream:
+            if host not in seen:
+                seen.add(host)
+                self._queue_traits(host, facts_traits(_decode(value)), None)
+        self._drain_traits()
 
     def _newer_schema(self, found):
         return FactStoreError('%s holds a factdb store of schema version %s, newer than this virtumancer.hostcaps knows (%d); '

@@ -86,3 +86,38 @@ def test_three_controllers_writing_3000_hosts_each_leave_an_exact_traits_index(b
     missing, extra = index_errors(store)
     assert (len(missing), len(extra)) == (0, 0), 'hosts_with_trait() misses %d and adds %d (trait, host), e.g. %s %s' % (
         len(missing), len(extra), missing[:3], extra[:3])
+
+
+def test_a_schema_4_store_with_hosts_missing_from_the_traits_index_gets_it_rebuilt(backend, monkeypatch):
+    # Schema 4 as its plugin left it after the race: some hosts marked indexed (pending = 0)
+    # without their rows in traits, and a row of a trait the host no longer has.
+    monkeypatch.setattr(factstore, 'SCHEMA_VERSION', 4)
+    old = backend.open()
+    for number in range(40):
+        old.set('hv%02d' % number, caps(traits=host_traits(number), total_mb=number))
+    old.set('pfx_hv00', caps(traits=['CUSTOM_OTHER_PREFIX'], total_mb=1), host='hv00', now=1.0)
+    old.set('hv39', {'ansible_distribution': 'Debian'})
+    old.close()
+    monkeypatch.undo()
+    backend.sql('DELETE FROM traits')
+    backend.sql('INSERT INTO traits (trait, host) SELECT j.value, h.host FROM host_traits h, %s'
+                % ('json_each(h.traits) j' if backend.name == 'sqlite' else 'jsonb_array_elements_text(h.traits::jsonb) j(value)'))
+    backend.sql('UPDATE host_traits SET indexed = traits, pending = 0')
+    backend.sql("DELETE FROM traits WHERE host IN ('hv03', 'hv17') OR (trait = 'CUSTOM_BIT0' AND host = 'hv21')")
+    backend.sql("INSERT INTO traits (trait, host) VALUES ('CUSTOM_STALE', 'hv05')")
+    monkeypatch.setattr(factstore, 'SCHEMA_VERSION', 4)
+    drifted = backend.open()
+    assert 'hv03' not in drifted.hosts_with_trait('CUSTOM_ALL') and drifted.hosts_with_trait('CUSTOM_STALE') == ['hv05']
+    drifted.close()
+    monkeypatch.undo()
+
+    store = backend.open()
+
+    assert store.schema_version() == factstore.SCHEMA_VERSION == 5
+    assert index_errors(store) == ([], [])
+    assert store.hosts_with_trait('CUSTOM_ALL') == ['hv%02d' % number for number in range(39)]
+    assert store.hosts_with_trait('CUSTOM_STALE') == []
+    assert store.hosts_with_trait('CUSTOM_OTHER_PREFIX') == []
+    assert backend.sql('SELECT COUNT(*) FROM host_traits WHERE pending = 1') == [(0,)]
+    rows = backend.sql('SELECT COUNT(*) FROM traits')[0][0]
+    assert rows == sum(len(host_traits(number)) for number in range(39))
