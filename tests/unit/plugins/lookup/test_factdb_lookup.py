@@ -275,3 +275,25 @@ def test_flushed_facts_leave_the_history_readable(factdb, store_path):
     assert factdb('diff', host='hv1', connection=store_path)[-1] == {'path': 'libvirt_host_caps.traits', 'op': 'removed', 'old': SEV_TRAIT}
     with pytest.raises(AnsibleLookupError, match="host 'hv1' has no current facts .*--flush-cache.*history remains; use query 'versions' and 'diff'"):
         factdb('latest', host='hv1', connection=store_path)
+
+
+def test_the_lock_timeout_bounds_the_wait_for_a_store_locked_by_another_process(factdb, tmp_path, monkeypatch):
+    import sqlite3
+    import time
+    # A store of the previous schema: the lookup upgrades it, which needs the write lock.
+    path = str(tmp_path / 'facts.db')
+    monkeypatch.setattr(factstore, 'SCHEMA_VERSION', factstore.SCHEMA_VERSION - 1)
+    factstore.open_store(path).open().close()
+    monkeypatch.undo()
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute('BEGIN IMMEDIATE')
+    start = time.monotonic()
+    try:
+        with pytest.raises(AnsibleLookupError, match='locked by another process for more than 1 s: .*fact_caching_lock_timeout'):
+            factdb('hosts', connection=path, lock_timeout=1)
+    finally:
+        other.execute('ROLLBACK')
+        other.close()
+
+    assert 0.95 <= time.monotonic() - start <= 6
+    assert factdb('hosts', connection=path, lock_timeout=1) == []
