@@ -193,6 +193,8 @@ class _Store(object):
     """What both backends share; a subclass provides the connection and the dialect."""
 
     types = {}
+    # The elements of the JSON list of strings {0}, as a table {1}(value), in FROM.
+    json_elements = 'json_each({0}) {1}'
     # Appended to the drain's SELECT: see _drain_traits. SQLite runs one write at a time.
     lock_rows = ''
 
@@ -484,24 +486,25 @@ class _Store(object):
             self._drain_traits()
 
     def _drain_traits(self):
-        """Move the waiting hosts into the traits index, each host's index rows and its
-        ``host_traits`` row in one step from the row as read here.
+        """Move the waiting hosts into the traits index, in a few set-wise statements.
 
-        The rows are read once and locked (``lock_rows``): a host whose row another
-        transaction holds (a controller writing that host, or draining it) waits for a later
-        drain, so a drain never waits and never marks indexed what it did not index.
+        The hosts are chosen first, their rows locked (``lock_rows``), and every statement
+        after works on exactly those: a host written by another controller meanwhile is left
+        for a later drain, instead of being marked indexed without its traits. A host whose row
+        another transaction holds (a controller writing that host, or draining it) is skipped,
+        so a drain never waits for another writer.
         """
-        removed, added, indexed, emptied = [], [], [], []
-        for host, traits, previous in self._all('SELECT host, traits, indexed FROM host_traits WHERE pending = 1'
-                                                ' ORDER BY host%s' % self.lock_rows, ()):
-            wanted, held = set(json.loads(traits)), set(json.loads(previous))
-            removed.extend((trait, host) for trait in sorted(held - wanted))
-            added.extend((trait, host) for trait in sorted(wanted - held))
-            (indexed if wanted else emptied).append((host,))
-        self._many('DELETE FROM traits WHERE trait = ? AND host = ?', removed)
-        self._many('INSERT INTO traits (trait, host) VALUES (?, ?) ON CONFLICT DO NOTHING', added)
-        self._many('DELETE FROM host_traits WHERE host = ?', emptied)
-        self._many('UPDATE host_traits SET indexed = traits, pending = 0 WHERE host = ?', indexed)
+        hosts = [row[0] for row in self._all('SELECT host FROM host_traits WHERE pending = 1 ORDER BY host%s' % self.lock_rows, ())]
+        if not hosts:
+            return
+        chosen = ('h.host IN (SELECT c.value FROM %s)' % self.json_elements.format('?', 'c'),
+                  (json.dumps(hosts, separators=(',', ':')),))
+        self._run('DELETE FROM traits WHERE (trait, host) IN (SELECT j.value, h.host FROM host_traits h, %s WHERE %s)'
+                  % (self.json_elements.format('h.indexed', 'j'), chosen[0]), chosen[1])
+        self._run('INSERT INTO traits (trait, host) SELECT j.value, h.host FROM host_traits h, %s WHERE %s ON CONFLICT DO NOTHING'
+                  % (self.json_elements.format('h.traits', 'j'), chosen[0]), chosen[1])
+        self._run("DELETE FROM host_traits AS h WHERE h.traits = '[]' AND %s" % chosen[0], chosen[1])
+        self._run('UPDATE host_traits AS h SET indexed = traits, pending = 0 WHERE %s' % chosen[0], chosen[1])
 
     def _rebuild_traits(self, host):
         row = self._one('SELECT b.facts FROM facts f JOIN blobs b ON b.host = f.host AND b.hash = f.hash WHERE f.host = ?'
@@ -937,6 +940,7 @@ def _store_lock(schema):
 
 
 class PostgresStore(_Store):
+    json_elements = 'jsonb_array_elements_text(({0})::jsonb) AS {1}(value)'
     lock_rows = ' FOR UPDATE SKIP LOCKED'
     # COLLATE "C": keys order by code point, as on SQLite, so prefix ranges use the index.
     types = {'key': 'TEXT COLLATE "C"', 'text': 'TEXT', 'real': 'DOUBLE PRECISION', 'json': 'JSONB', 'small': ''}
