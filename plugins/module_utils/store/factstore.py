@@ -1009,8 +1009,8 @@ class PostgresStore(_Store):
                                  'fact_caching=virtumancer.hostcaps.factdb first, or check the URI' % self.name)
         with self._write():
             # Two controllers starting at once: the second waits here, then finds the schema done.
-            self._lock_wanted = [(PG_SCHEMA_LOCK, False, 'the schema lock (another controller creating or upgrading a store '
-                                                  'of this database)')]
+            self._lock_wanted = [(PG_SCHEMA_LOCK, False,
+                                  'the schema lock (another controller creating or upgrading a store of this database)')]
             self._run('SELECT pg_advisory_xact_lock(?)', (PG_SCHEMA_LOCK,))
             current = self._pg_version()
             if current > SCHEMA_VERSION:
@@ -1181,38 +1181,33 @@ class PostgresStore(_Store):
     @contextlib.contextmanager
     def _write(self, host=None):
         try:
-            with self._write_transaction(host) as conn:
-                yield conn
+            conn = self._cursor()
+            if host is None:
+                try:
+                    with conn.transaction():
+                        yield conn
+                except self._psycopg.Error as exc:
+                    raise self._error(exc)
+                return
+            # The write of one host (set()) in pipeline mode: BEGIN, the host's lock and the first
+            # SELECT go out together, then the writes and COMMIT; two round trips instead of nine.
+            # An error, or an exception raised in the block, leaves the transaction to ROLLBACK.
+            try:
+                with conn.pipeline():
+                    conn.execute('BEGIN')
+                    self._lock_host(host)
+                    yield conn
+                    conn.execute('COMMIT')
+            except BaseException as exc:
+                try:
+                    conn.execute('ROLLBACK')
+                except self._psycopg.Error:
+                    pass  # the connection is gone, and the transaction with it
+                if isinstance(exc, self._psycopg.Error):
+                    raise self._error(exc) from None
+                raise
         finally:
             self._lock_wanted = []
-
-    @contextlib.contextmanager
-    def _write_transaction(self, host):
-        conn = self._cursor()
-        if host is None:
-            try:
-                with conn.transaction():
-                    yield conn
-            except self._psycopg.Error as exc:
-                raise self._error(exc)
-            return
-        # The write of one host (set()) in pipeline mode: BEGIN, the host's lock and the first
-        # SELECT go out together, then the writes and COMMIT; two round trips instead of nine.
-        # An error, or an exception raised in the block, leaves the transaction to ROLLBACK.
-        try:
-            with conn.pipeline():
-                conn.execute('BEGIN')
-                self._lock_host(host)
-                yield conn
-                conn.execute('COMMIT')
-        except BaseException as exc:
-            try:
-                conn.execute('ROLLBACK')
-            except self._psycopg.Error:
-                pass  # the connection is gone, and the transaction with it
-            if isinstance(exc, self._psycopg.Error):
-                raise self._error(exc) from None
-            raise
 
     def _migrate_to_3(self):
         self._run('ALTER TABLE blobs ALTER COLUMN facts TYPE TEXT USING facts::text', ())

@@ -9,12 +9,9 @@ __metaclass__ = type
 
 # pylint: disable=redefined-outer-name  # pytest fixtures are passed by name
 
-import json
 import multiprocessing
 
-import pytest
-
-from ansible_collections.virtumancer.hostcaps.plugins.module_utils.store import factjson, factstore
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.store import factstore
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.store.factstore import open_store
 # pylint: disable-next=unused-import
 from ansible_collections.virtumancer.hostcaps.tests.unit.plugins.module_utils.store.test_factstore import backend, caps  # noqa: F401
