@@ -52,6 +52,9 @@ notes:
   - Only the facts of the hosts a play asks for are read, one host at a time; the plugin never loads the whole store.
   - On PostgreSQL the plugin's session sets C(synchronous_commit=off), so a write does not wait for the server's disk;
     a crash of the server may lose its last fraction of a second of writes, but never its consistency.
+  - No call waits without end. A lock held by another process or session (another controller writing the same
+    host, a flush, a table locked by hand) fails the run after O(_lock_timeout) seconds with a message naming the
+    lock and, on PostgreSQL, the session holding it.
 options:
   _uri:
     description:
@@ -89,6 +92,19 @@ options:
       - name: ANSIBLE_CACHE_PLUGIN_TIMEOUT
     ini:
       - key: fact_caching_timeout
+        section: defaults
+  _lock_timeout:
+    description:
+      - Seconds a call waits for a lock that another process or session holds before it fails with a message
+        naming the lock. SQLite's busy timeout; PostgreSQL's C(lock_timeout), with C(statement_timeout) twice
+        as long (an upgrade of the schema has no statement timeout).
+      - The same setting is read by the P(virtumancer.hostcaps.factdb#lookup) lookup.
+    type: integer
+    default: 30
+    env:
+      - name: ANSIBLE_CACHE_PLUGIN_LOCK_TIMEOUT
+    ini:
+      - key: fact_caching_lock_timeout
         section: defaults
   _history_versions:
     description:
@@ -149,6 +165,7 @@ class CacheModule(BaseCacheModule):
         self._timeout = int(self.get_option('_timeout') or 0)
         self._history_versions = int(self.get_option('_history_versions') or 0)
         self._history_days = int(self.get_option('_history_days') or 0)
+        self._lock_timeout = self.get_option('_lock_timeout')
         # VariableManager and FactCache turn an exception raised here into a warning and a
         # memory cache, which would let a run go on without its facts: the store is opened,
         # checked and migrated at the first call instead, where an error fails the run.
@@ -166,7 +183,7 @@ class CacheModule(BaseCacheModule):
         if self._store is None:
             try:
                 self._store = open_store(self._connection, history_versions=self._history_versions,
-                                         history_days=self._history_days, create=True).open()
+                                         history_days=self._history_days, create=True, lock_timeout=self._lock_timeout).open()
             except FactStoreError as exc:
                 raise AnsibleError('factdb cache plugin: %s' % exc)
         return self._store

@@ -45,6 +45,17 @@ options:
     ini:
       - section: defaults
         key: fact_caching_connection
+  lock_timeout:
+    description:
+      - Seconds to wait for a lock that another process or session holds (a controller upgrading the store, a table
+        locked by hand) before failing with a message naming the lock, as for the cache plugin.
+    type: int
+    default: 30
+    env:
+      - name: ANSIBLE_CACHE_PLUGIN_LOCK_TIMEOUT
+    ini:
+      - section: defaults
+        key: fact_caching_lock_timeout
   host:
     description:
       - The inventory host name, as the fact cache keys it. Required by V(latest), V(versions) and V(diff).
@@ -187,7 +198,7 @@ QUERY_OPTIONS = {
     'diff': ('host', 'from_version', 'to_version', 'ignore'),
 }
 SPECIFIC_OPTIONS = ('host', 'trait', 'from_version', 'to_version', 'ignore')
-OPTIONS = ('connection',) + SPECIFIC_OPTIONS
+OPTIONS = ('connection', 'lock_timeout') + SPECIFIC_OPTIONS
 
 
 def display_connection(connection):
@@ -232,7 +243,7 @@ class LookupModule(LookupBase):
 
         try:
             # The store opens lazily; open it now so that a missing or foreign store is reported as such.
-            store = open_store(connection, create=False).open()
+            store = open_store(connection, create=False, lock_timeout=self.get_option('lock_timeout')).open()
         except FactStoreError as exc:
             # The store's messages name the store (without password) and say what to do.
             raise AnsibleLookupError('factdb lookup: %s' % exc)

@@ -49,13 +49,15 @@ from urllib.parse import quote
 
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.store import factjson, factsecret, factvolatile
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 APPLICATION_MARKER = 'virtumancer.hostcaps.factdb'
 # PRAGMA application_id: "VHFD" (virtumancer hostcaps fact database), for file(1) and us.
 SQLITE_APPLICATION_ID = 0x56484644
 SQLITE_MAGIC = b'SQLite format 3\x00'
 SQLITE_HEADER_SIZE = 100
-BUSY_TIMEOUT_MS = 30000
+# Seconds a call waits for a lock another process or session holds (option lock_timeout).
+LOCK_TIMEOUT = 30
+LOCK_TIMEOUT_HINT = 'fact_caching_lock_timeout (ANSIBLE_CACHE_PLUGIN_LOCK_TIMEOUT) sets how long to wait'
 SQLITE_WAL_AUTOCHECKPOINT = 8192  # pages: 64 MiB of WAL with 8 KiB pages
 # pg_advisory_xact_lock key of schema creation and migration ("factdb" in ASCII).
 PG_SCHEMA_LOCK = 0x666163746462
@@ -139,6 +141,17 @@ def _prefix_end(prefix):
     return None
 
 
+def _trait_list(text):
+    """The traits a ``host_traits`` column holds, or None when it is damaged."""
+    try:
+        traits = json.loads(text)
+    except (TypeError, ValueError):
+        return None
+    if isinstance(traits, list) and all(isinstance(trait, str) for trait in traits):
+        return traits
+    return None
+
+
 def _decode(value):
     if value is None:
         return None
@@ -168,6 +181,8 @@ def _migrations():
     Step 4 gives a version the run that added it, the digest of its configuration and when
     its counters were last updated. The rows of older versions keep them null: the digest is
     computed from the facts when a write needs it.
+    Step 5 changes no table: ``_migrate_to_5`` rebuilds the traits index from the current
+    facts, which the drain of earlier versions could leave without some hosts.
     """
     return [
         [
@@ -200,6 +215,7 @@ def _migrations():
             'ALTER TABLE versions ADD COLUMN config_hash {text}',
             'ALTER TABLE versions ADD COLUMN updated_at {real}',
         ],
+        [],
     ]
 
 
@@ -208,17 +224,23 @@ def _migrations():
 class _Store(object):
     """What both backends share; a subclass provides the connection and the dialect."""
 
-    # The elements of a JSON list of strings, as a table j(value), in FROM.
-    json_elements = 'json_each({0}) j'
     types = {}
+    # The elements of the JSON list of strings {0}, as a table {1}(value), in FROM.
+    json_elements = 'json_each({0}) {1}'
+    # Appended to the drain's SELECT: see _drain_traits. SQLite runs one write at a time.
+    lock_rows = ''
 
-    def __init__(self, name, history_versions=100, history_days=0, create=True):
+    def __init__(self, name, history_versions=100, history_days=0, create=True, lock_timeout=LOCK_TIMEOUT):
         self.name = name
         self.history_versions = int(history_versions or 0)
         self.history_days = float(history_days or 0)
         if self.history_versions < 0 or self.history_days < 0:
             raise FactStoreError('store %s: history_versions=%r and history_days=%r must be 0 (unlimited) or more'
                                  % (name, history_versions, history_days))
+        if isinstance(lock_timeout, bool) or not isinstance(lock_timeout, int) or lock_timeout < 1:
+            raise FactStoreError('store %s: lock_timeout must be a whole number of seconds, 1 or more, got %.40r; '
+                                 'nothing may wait for a lock without end' % (name, lock_timeout))
+        self.lock_timeout = lock_timeout
         self.create = create
         self._queued = 0
         self._conn = None
@@ -410,6 +432,9 @@ class _Store(object):
         """Forget the current facts of every key starting with ``prefix``; history stays."""
         where, params = self._key_range(prefix)
         with self._write():
+            # No host is written meanwhile: a host written after the DELETE of its facts would
+            # otherwise keep facts without their traits, or the reverse.
+            self._lock_store()
             if not where:
                 self._run('DELETE FROM facts', ())
                 self._run('DELETE FROM traits', ())
@@ -471,7 +496,10 @@ class _Store(object):
                 'SELECT host FROM traits WHERE trait = ? AND host NOT IN (SELECT host FROM host_traits WHERE pending = 1)',
                 (trait,)))
             for host, traits in self._all('SELECT host, traits FROM host_traits WHERE pending = 1', ()):
-                if trait in json.loads(traits):
+                listed = _trait_list(traits)
+                if listed is None:  # a damaged row of the index: the host's facts decide
+                    listed = self._current_traits(host)
+                if trait in listed:
                     hosts.add(host)
         return sorted(hosts)
 
@@ -500,7 +528,7 @@ class _Store(object):
         The index is keyed by trait, so writing a new host's 30-odd traits there dirties 30-odd
         pages, which made a first write several times slower than its facts. The host's row in
         ``host_traits`` (one row) takes the change instead, and once TRAITS_PENDING_MAX hosts
-        wait there, _drain_traits moves them into the index in a few set-wise statements.
+        wait there, _drain_traits moves them into the index together.
         """
         text = json.dumps(sorted(wanted), separators=(',', ':'))
         if current is False:
@@ -516,18 +544,47 @@ class _Store(object):
             self._drain_traits()
 
     def _drain_traits(self):
-        elements = self.json_elements
-        self._run('DELETE FROM traits WHERE (trait, host) IN (SELECT j.value, h.host FROM host_traits h, %s'
-                  ' WHERE h.pending = 1)' % elements.format('h.indexed'), ())
-        self._run('INSERT INTO traits (trait, host) SELECT j.value, h.host FROM host_traits h, %s WHERE h.pending = 1'
-                  ' ON CONFLICT DO NOTHING' % elements.format('h.traits'), ())
-        self._run("DELETE FROM host_traits WHERE pending = 1 AND traits = '[]'", ())
-        self._run('UPDATE host_traits SET indexed = traits, pending = 0 WHERE pending = 1', ())
+        """Move the waiting hosts into the traits index, in a few set-wise statements.
 
-    def _rebuild_traits(self, host):
+        The hosts are chosen first, their rows locked (``lock_rows``), and every statement
+        after works on exactly those: a host written by another controller meanwhile is left
+        for a later drain, instead of being marked indexed without its traits. A host whose row
+        another transaction holds (a controller writing that host, or draining it) is skipped,
+        so a drain never waits for another writer.
+        """
+        rows = self._all('SELECT host, traits, indexed FROM host_traits WHERE pending = 1 ORDER BY host%s' % self.lock_rows, ())
+        if not rows:
+            return
+        for host, traits, indexed in rows:
+            # A row damaged outside the store would fail every drain: it is derived, so made anew.
+            if _trait_list(indexed) is None:
+                self._run('DELETE FROM traits WHERE host = ?', (host,))
+                self._run("UPDATE host_traits SET indexed = '[]' WHERE host = ?", (host,))
+            if _trait_list(traits) is None:
+                self._run('UPDATE host_traits SET traits = ? WHERE host = ?', (json.dumps(sorted(self._known_traits(host)), separators=(',', ':')), host))
+        hosts = [row[0] for row in rows]
+        chosen = ('h.host IN (SELECT c.value FROM %s)' % self.json_elements.format('?', 'c'),
+                  (json.dumps(hosts, separators=(',', ':')),))
+        self._run('DELETE FROM traits WHERE (trait, host) IN (SELECT j.value, h.host FROM host_traits h, %s WHERE %s)'
+                  % (self.json_elements.format('h.indexed', 'j'), chosen[0]), chosen[1])
+        self._run('INSERT INTO traits (trait, host) SELECT j.value, h.host FROM host_traits h, %s WHERE %s ON CONFLICT DO NOTHING'
+                  % (self.json_elements.format('h.traits', 'j'), chosen[0]), chosen[1])
+        self._run("DELETE FROM host_traits AS h WHERE h.traits = '[]' AND %s" % chosen[0], chosen[1])
+        self._run('UPDATE host_traits AS h SET indexed = traits, pending = 0 WHERE %s' % chosen[0], chosen[1])
+
+    def _current_traits(self, host):
         row = self._one('SELECT b.facts FROM facts f JOIN blobs b ON b.host = f.host AND b.hash = f.hash WHERE f.host = ?'
                         ' ORDER BY f.updated_at DESC LIMIT 1', (host,))
-        self._queue_traits(host, set() if row is None else facts_traits(_decode(row[0])))
+        return set() if row is None else facts_traits(_decode(row[0]))
+
+    def _known_traits(self, host):
+        try:
+            return self._current_traits(host)
+        except DamagedFacts:  # kept for the user to flush; their traits are unknown, so none
+            return set()
+
+    def _rebuild_traits(self, host):
+        self._queue_traits(host, self._known_traits(host))
 
     def _retain(self, host, newest, now):
         if not self.history_days and newest <= self.history_versions:
@@ -567,6 +624,9 @@ class _Store(object):
     def _lock_host(self, host):
         """Serialize the writes of one host (SQLite serializes every write already)."""
 
+    def _lock_store(self):
+        """Keep every host's write out until the transaction ends (SQLite: already so)."""
+
     def _migrate(self, current):
         """Apply the steps after ``current``; the caller holds the write lock."""
         steps = _migrations()
@@ -578,6 +638,8 @@ class _Store(object):
                 self._migrate_to_2()
             if number == 3:
                 self._migrate_to_3()
+            if number == 5:
+                self._migrate_to_5()
         for key, value in (('application', APPLICATION_MARKER), ('schema_version', str(SCHEMA_VERSION))):
             self._run('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
                       (key, value))
@@ -602,6 +664,25 @@ class _Store(object):
 
     def _migrate_to_3(self):
         """Backend-specific: see _migrations."""
+
+    def _migrate_to_5(self):
+        """The traits index and ``host_traits`` anew, from the newest facts of every host."""
+        self._run('DELETE FROM traits', ())
+        self._run('DELETE FROM host_traits', ())
+        # No ORDER BY: SQLite would sort the facts themselves. Keys written at the same time
+        # both qualify; the first one read counts, as for latest().
+        stream = self._stream('SELECT f.host, b.facts FROM facts f JOIN blobs b ON b.host = f.host AND b.hash = f.hash'
+                              ' WHERE f.updated_at = (SELECT MAX(g.updated_at) FROM facts g WHERE g.host = f.host)')
+        seen = set()
+        for host, value in stream:
+            if host not in seen:
+                seen.add(host)
+                try:
+                    traits = facts_traits(_decode(value))
+                except DamagedFacts:  # kept as they are; the cache names them when they are read
+                    traits = set()
+                self._queue_traits(host, traits, None)
+        self._drain_traits()
 
     def _newer_schema(self, found):
         return FactStoreError('%s holds a factdb store of schema version %s, newer than this virtumancer.hostcaps knows (%d); '
@@ -659,8 +740,8 @@ def _check_directory(directory, named):
 class SqliteStore(_Store):
     types = {'key': 'TEXT', 'text': 'TEXT', 'real': 'REAL', 'json': 'TEXT', 'small': ' WITHOUT ROWID'}
 
-    def __init__(self, path, history_versions=100, history_days=0, create=True):
-        super(SqliteStore, self).__init__(os.path.expanduser(path), history_versions, history_days, create)
+    def __init__(self, path, history_versions=100, history_days=0, create=True, lock_timeout=LOCK_TIMEOUT):
+        super(SqliteStore, self).__init__(os.path.expanduser(path), history_versions, history_days, create, lock_timeout)
         self.path = self.name
 
     # -- opening: nothing is written before the file is known to be ours or empty
@@ -705,7 +786,7 @@ class SqliteStore(_Store):
     def _connect(self, mode):
         uri = 'file:%s?mode=%s' % (quote(os.fsencode(os.path.abspath(self.path))), mode)
         try:
-            return sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000.0, isolation_level=None, check_same_thread=False)
+            return sqlite3.connect(uri, uri=True, timeout=self.lock_timeout, isolation_level=None, check_same_thread=False)
         except sqlite3.Error as exc:
             raise FactStoreError('%s cannot be opened: %s; check the path and its permissions' % (self.path, exc)) from None
 
@@ -833,14 +914,17 @@ class SqliteStore(_Store):
     def _damaged(self, exc):
         return FactStoreError('%s is damaged: %s; %s' % (self.path, exc, LEAVE_IT))
 
+    def _locked(self, message):
+        return FactStoreError('%s is locked by another process for more than %d s: %s; retry when it is done; %s'
+                              % (self.path, self.lock_timeout, message, LOCK_TIMEOUT_HINT))
+
     def _tables(self, conn):
         try:
             return sorted(row[0] for row in conn.execute(
                 "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite!_%' ESCAPE '!'"))
         except sqlite3.DatabaseError as exc:
             if isinstance(exc, sqlite3.OperationalError) and 'locked' in str(exc):
-                raise FactStoreError('%s is locked by another process for more than %d s: %s; retry when it is done'
-                                     % (self.path, BUSY_TIMEOUT_MS // 1000, exc))
+                raise self._locked(exc)
             raise self._damaged(exc)
 
     def _read_version(self, conn, tables):
@@ -875,7 +959,7 @@ class SqliteStore(_Store):
 
     def _tune(self, conn):
         try:
-            conn.execute('PRAGMA busy_timeout = %d' % BUSY_TIMEOUT_MS)
+            conn.execute('PRAGMA busy_timeout = %d' % (self.lock_timeout * 1000))
             # WAL: readers never block the writer, and a killed writer loses only its open transaction.
             self._wal(conn)
             conn.execute('PRAGMA synchronous = NORMAL')
@@ -885,11 +969,10 @@ class SqliteStore(_Store):
         except sqlite3.DatabaseError as exc:
             raise self._error(exc)
 
-    @staticmethod
-    def _wal(conn):
+    def _wal(self, conn):
         # Switching a new file to WAL fails at once, without the busy handler, while another
         # process holds a lock on it (two controllers creating the store together): retried.
-        deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000.0
+        deadline = time.monotonic() + self.lock_timeout
         while True:
             try:
                 conn.execute('PRAGMA journal_mode = WAL')
@@ -908,8 +991,7 @@ class SqliteStore(_Store):
     def _error(self, exc):
         message = str(exc)
         if isinstance(exc, sqlite3.OperationalError) and 'locked' in message:
-            return FactStoreError('%s is locked by another process for more than %d s: %s; retry when it is done'
-                                  % (self.path, BUSY_TIMEOUT_MS // 1000, message))
+            return self._locked(message)
         if isinstance(exc, sqlite3.DatabaseError) and ('malformed' in message or 'not a database' in message):
             return self._damaged(message)
         return FactStoreError('store %s: %s' % (self.path, message))
@@ -1020,16 +1102,26 @@ def _host_lock(host):
     return struct.unpack('>q', hashlib.sha256(b'factdb-host:' + host.encode('utf-8', 'surrogatepass')).digest()[:8])[0]
 
 
+def _store_lock(schema):
+    """The advisory lock key of the store in ``schema``: a flush takes it exclusively, the write
+    of a host shared. Stores in other schemas of the database have their own."""
+    return struct.unpack('>q', hashlib.sha256(b'factdb-store:' + schema.encode('utf-8', 'surrogatepass')).digest()[:8])[0]
+
+
 class PostgresStore(_Store):
-    json_elements = 'jsonb_array_elements_text(({0})::jsonb) AS j(value)'
+    json_elements = 'jsonb_array_elements_text(({0})::jsonb) AS {1}(value)'
+    lock_rows = ' FOR UPDATE SKIP LOCKED'
     # COLLATE "C": keys order by code point, as on SQLite, so prefix ranges use the index.
     types = {'key': 'TEXT COLLATE "C"', 'text': 'TEXT', 'real': 'DOUBLE PRECISION', 'json': 'JSONB', 'small': ''}
 
-    def __init__(self, uri, history_versions=100, history_days=0, create=True):
-        super(PostgresStore, self).__init__(mask_uri(uri), history_versions, history_days, create)
+    def __init__(self, uri, history_versions=100, history_days=0, create=True, lock_timeout=LOCK_TIMEOUT):
+        super(PostgresStore, self).__init__(mask_uri(uri), history_versions, history_days, create, lock_timeout)
         self._uri = uri
         self._passwords = _uri_passwords(uri)
         self._sql = {}
+        # The advisory locks the current transaction asked for, (key, shared, what): named when one times out.
+        self._lock_wanted = []
+        self._store_key = None
 
     def _scrub(self, message):
         message = str(message).strip()
@@ -1060,7 +1152,13 @@ class PostgresStore(_Store):
             self._conn, self._pid = conn, os.getpid()
             # A commit need not wait for the server's disk: a server crash may lose the last
             # fraction of a second of writes, never consistency. Facts are gathered again anyway.
-            self._run('SET synchronous_commit = off', ())
+            # No call waits without end: for a lock (a host's write lock held by a stuck
+            # controller, a table locked by another session), nor for a statement, which gets
+            # twice as long so that a wait for a lock fails as one, with the lock named.
+            schema = self._one("SELECT current_schema(), set_config('synchronous_commit', 'off', false),"
+                               " set_config('lock_timeout', ?, false), set_config('statement_timeout', ?, false)",
+                               ('%ds' % self.lock_timeout, '%ds' % (2 * self.lock_timeout)))[0]
+            self._store_key = _store_lock(schema or '')
             self._check_and_migrate()
         except BaseException:
             self._conn = None
@@ -1080,11 +1178,15 @@ class PostgresStore(_Store):
                                  'fact_caching=virtumancer.hostcaps.factdb first, or check the URI' % self.name)
         with self._write():
             # Two controllers starting at once: the second waits here, then finds the schema done.
+            self._lock_wanted = [(PG_SCHEMA_LOCK, False,
+                                  'the schema lock (another controller creating or upgrading a store of this database)')]
             self._run('SELECT pg_advisory_xact_lock(?)', (PG_SCHEMA_LOCK,))
             current = self._pg_version()
             if current > SCHEMA_VERSION:
                 raise self._newer_schema(current)
             if current < SCHEMA_VERSION:
+                # Rewriting every table of a large store may take minutes.
+                self._run("SELECT set_config('statement_timeout', '0', true)", ())
                 self._migrate(current)
 
     def _pg_version(self):
@@ -1123,9 +1225,71 @@ class PostgresStore(_Store):
         return converted
 
     def _error(self, exc):
-        error = FactStoreError('PostgreSQL store %s: %s' % (self.name, self._scrub(exc)))
+        sqlstate = getattr(exc, 'sqlstate', None)
+        if sqlstate == '55P03':  # lock_not_available: lock_timeout
+            message = self._lock_timeout_message(exc)
+        elif sqlstate == '57014' and 'statement timeout' in str(exc):
+            message = ('a statement ran for more than %d s and was canceled (statement_timeout, twice the lock timeout): %s;'
+                       ' check the load of the server and retry; %s' % (2 * self.lock_timeout, self._scrub(exc), LOCK_TIMEOUT_HINT))
+        else:
+            message = self._scrub(exc)
+        error = FactStoreError('PostgreSQL store %s: %s' % (self.name, message))
         error.__suppress_context__ = True
         return error
+
+    def _lock_timeout_message(self, exc):
+        holders = self._lock_holders()
+        if not holders:
+            return ('waited more than %d s for a lock another session held (%s); retry when it is done, or find the session '
+                    'in pg_locks; %s' % (self.lock_timeout, self._scrub(exc), LOCK_TIMEOUT_HINT))
+        pids = sorted(set(pid for pid, dummy in holders))
+        return ('waited more than %d s for %s; end %s (SELECT %s) or retry when %s done; %s'
+                % (self.lock_timeout, '; and for '.join(what for dummy, what in holders),
+                   'that session' if len(pids) == 1 else 'those sessions',
+                   ', '.join('pg_terminate_backend(%d)' % pid for pid in pids[:5]),
+                   'it is' if len(pids) == 1 else 'they are', LOCK_TIMEOUT_HINT))
+
+    def _lock_holders(self):
+        """(pid, description) of the locks of this store that other sessions hold and that a
+        call of ours waits for: the store lock taken exclusively, the write lock of the host
+        being written, a table lock stronger than a write's. Asked on a connection of its
+        own, since the failed transaction can run nothing more."""
+        # A shared lock waits only for an exclusive holder; an exclusive one for any.
+        names = dict((((key >> 32) & 0xFFFFFFFF, key & 0xFFFFFFFF), (shared, what)) for key, shared, what in self._lock_wanted)
+        try:
+            own = self._conn.info.backend_pid if self._conn is not None else 0
+            with self._psycopg.connect(self._uri, autocommit=True, connect_timeout=PG_CONNECT_TIMEOUT) as conn:
+                conn.execute("SELECT set_config('statement_timeout', '10s', false)")
+                rows = conn.execute(
+                    "SELECT l.pid, l.locktype, l.mode, c.relname, l.classid::bigint, l.objid::bigint,"
+                    " a.application_name, a.state, a.xact_start FROM pg_catalog.pg_locks l"
+                    " LEFT JOIN pg_catalog.pg_class c ON l.locktype = 'relation' AND c.oid = l.relation"
+                    " LEFT JOIN pg_catalog.pg_stat_activity a ON a.pid = l.pid"
+                    " WHERE l.granted AND l.pid NOT IN (pg_backend_pid(), %s)"
+                    " AND l.database = (SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database())"
+                    " AND ((l.locktype = 'relation' AND c.relnamespace = current_schema()::regnamespace"
+                    "       AND c.relname IN ('meta', 'facts', 'blobs', 'versions', 'traits', 'host_traits')"
+                    "       AND l.mode IN ('ShareLock', 'ShareRowExclusiveLock', 'ExclusiveLock', 'AccessExclusiveLock'))"
+                    "   OR (l.locktype = 'advisory' AND l.objsubid = 1))"
+                    " ORDER BY l.pid, c.relname", (own,)).fetchall()
+        except self._psycopg.Error:
+            return []
+        holders = []
+        for pid, locktype, mode, relname, classid, objid, application, state, since in rows:
+            if locktype == 'advisory':
+                shared, what = names.get((classid, objid), (True, None))
+                if what is None or (shared and mode != 'ExclusiveLock'):
+                    continue  # another host's lock, one that does not block ours, or not ours at all
+            else:
+                what = 'the %s on table %s' % (mode, relname)
+            session = 'session pid %d' % pid
+            details = []
+            if application:
+                details.append('application %r' % application[:40])
+            if state:
+                details.append(str(state)[:40] + ('' if since is None else ' since %s' % since.strftime('%Y-%m-%dT%H:%M:%S%z')))
+            holders.append((pid, '%s, held by %s%s' % (what, session, ' (%s)' % ', '.join(details) if details else '')))
+        return holders
 
     def _cursor(self):
         return self._conn if self._conn is not None and self._pid == os.getpid() else self._connection()
@@ -1193,31 +1357,34 @@ class PostgresStore(_Store):
 
     @contextlib.contextmanager
     def _write(self, host=None):
-        conn = self._cursor()
-        if host is None:
-            try:
-                with conn.transaction():
-                    yield conn
-            except self._psycopg.Error as exc:
-                raise self._error(exc)
-            return
-        # The write of one host (set()) in pipeline mode: BEGIN, the host's lock and the first
-        # SELECT go out together, then the writes and COMMIT; two round trips instead of nine.
-        # An error, or an exception raised in the block, leaves the transaction to ROLLBACK.
         try:
-            with conn.pipeline():
-                conn.execute('BEGIN')
-                self._lock_host(host)
-                yield conn
-                conn.execute('COMMIT')
-        except BaseException as exc:
+            conn = self._cursor()
+            if host is None:
+                try:
+                    with conn.transaction():
+                        yield conn
+                except self._psycopg.Error as exc:
+                    raise self._error(exc)
+                return
+            # The write of one host (set()) in pipeline mode: BEGIN, the host's lock and the first
+            # SELECT go out together, then the writes and COMMIT; two round trips instead of nine.
+            # An error, or an exception raised in the block, leaves the transaction to ROLLBACK.
             try:
-                conn.execute('ROLLBACK')
-            except self._psycopg.Error:
-                pass  # the connection is gone, and the transaction with it
-            if isinstance(exc, self._psycopg.Error):
-                raise self._error(exc) from None
-            raise
+                with conn.pipeline():
+                    conn.execute('BEGIN')
+                    self._lock_host(host)
+                    yield conn
+                    conn.execute('COMMIT')
+            except BaseException as exc:
+                try:
+                    conn.execute('ROLLBACK')
+                except self._psycopg.Error:
+                    pass  # the connection is gone, and the transaction with it
+                if isinstance(exc, self._psycopg.Error):
+                    raise self._error(exc) from None
+                raise
+        finally:
+            self._lock_wanted = []
 
     def _migrate_to_3(self):
         self._run('ALTER TABLE blobs ALTER COLUMN facts TYPE TEXT USING facts::text', ())
@@ -1233,8 +1400,15 @@ class PostgresStore(_Store):
             pass
 
     def _lock_host(self, host):
-        # Version numbers of a host are given out one at a time, also by several controllers.
-        self._run('SELECT pg_advisory_xact_lock(?)', (_host_lock(host),))
+        # Version numbers of a host are given out one at a time, also by several controllers;
+        # the store lock, shared, keeps a flush out.
+        self._lock_wanted = [(self._store_key, True, 'the store lock (a flush of the cache)'),
+                             (_host_lock(host), False, 'the write lock of host %r (another controller writing it)' % host[:80])]
+        self._run('SELECT pg_advisory_xact_lock_shared(?), pg_advisory_xact_lock(?)', (self._store_key, _host_lock(host)))
+
+    def _lock_store(self):
+        self._lock_wanted = [(self._store_key, False, 'the store lock (a write or another flush of the cache in progress)')]
+        self._run('SELECT pg_advisory_xact_lock(?)', (self._store_key,))
 
 
 # --------------------------------------------------------------------------- entry point
@@ -1243,18 +1417,19 @@ def is_postgres_uri(connection):
     return bool(re.match(r'^(%s)://' % '|'.join(POSTGRES_SCHEMES), connection or '', re.IGNORECASE))
 
 
-def open_store(connection, history_versions=100, history_days=0, create=True):
+def open_store(connection, history_versions=100, history_days=0, create=True, lock_timeout=LOCK_TIMEOUT):
     """The store at ``connection``: an SQLite path (``~`` expanded) or a ``postgresql://`` URI.
 
     The database is opened, checked and migrated at the first call that needs it (or by
     ``Store.open()``), so that errors surface where they can fail a run; ``create=False``
-    refuses to create a store that is not there. Raises FactStoreError.
+    refuses to create a store that is not there. A call that waits more than
+    ``lock_timeout`` seconds for a lock fails. Raises FactStoreError.
     """
     if not connection:
         raise FactStoreError('no store given: set fact_caching_connection to an SQLite path or a postgresql:// URI')
     if is_postgres_uri(connection):
-        return PostgresStore(connection, history_versions, history_days, create)
+        return PostgresStore(connection, history_versions, history_days, create, lock_timeout)
     if '://' in connection:
         raise FactStoreError('store %s: unsupported URI scheme %r; use a path to an SQLite file or a postgresql:// URI'
                              % (mask_uri(connection), connection.split('://', 1)[0]))
-    return SqliteStore(connection, history_versions, history_days, create)
+    return SqliteStore(connection, history_versions, history_days, create, lock_timeout)

@@ -284,7 +284,7 @@ def test_flushed_facts_leave_the_history_readable(factdb, store_path):
 
 def test_a_misspelled_option_is_refused_with_the_right_name(factdb, store_path):
     with pytest.raises(AnsibleLookupError, match=r"unknown option 'from_verison' \(did you mean from_version\?\); the options are "
-                                                 'connection, host, trait, from_version, to_version, ignore'):
+                                                 'connection, lock_timeout, host, trait, from_version, to_version, ignore'):
         factdb('diff', host='hv1', from_verison=1, connection=store_path)
 
 
@@ -413,3 +413,25 @@ def test_any_query_of_mutated_real_facts_gives_a_result_or_an_ansible_error(fact
     except AnsibleError:
         return
     assert isinstance(answer, list)
+
+
+def test_the_lock_timeout_bounds_the_wait_for_a_store_locked_by_another_process(factdb, tmp_path, monkeypatch):
+    import sqlite3
+    import time
+    # A store of the previous schema: the lookup upgrades it, which needs the write lock.
+    path = str(tmp_path / 'facts.db')
+    monkeypatch.setattr(factstore, 'SCHEMA_VERSION', factstore.SCHEMA_VERSION - 1)
+    factstore.open_store(path).open().close()
+    monkeypatch.undo()
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute('BEGIN IMMEDIATE')
+    start = time.monotonic()
+    try:
+        with pytest.raises(AnsibleLookupError, match='locked by another process for more than 1 s: .*fact_caching_lock_timeout'):
+            factdb('hosts', connection=path, lock_timeout=1)
+    finally:
+        other.execute('ROLLBACK')
+        other.close()
+
+    assert 0.95 <= time.monotonic() - start <= 6
+    assert factdb('hosts', connection=path, lock_timeout=1) == []

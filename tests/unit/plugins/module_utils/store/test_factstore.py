@@ -718,7 +718,7 @@ def test_a_schema_2_store_is_upgraded_in_place_and_keeps_its_history(backend, mo
 
     store = backend.open()
 
-    assert store.schema_version() == factstore.SCHEMA_VERSION == 4
+    assert store.schema_version() == factstore.SCHEMA_VERSION == 5
     if backend.name == 'postgresql':
         assert backend.sql("SELECT data_type FROM information_schema.columns WHERE table_schema = current_schema()"
                            " AND table_name = 'blobs' AND column_name = 'facts'") == [('text',)]
@@ -747,7 +747,7 @@ def test_a_schema_3_store_is_upgraded_and_its_versions_compared_by_configuration
 
     store = backend.open()
 
-    assert store.schema_version() == factstore.SCHEMA_VERSION == 4
+    assert store.schema_version() == factstore.SCHEMA_VERSION == 5
     assert [(v['version'], v['updated_at']) for v in store.versions('hv1')] == [
         (1, factstore.iso_utc(1000.0)), (2, factstore.iso_utc(2000.0))]
     store.set('hv1', later(facts), run='run-1', now=3000.0)
