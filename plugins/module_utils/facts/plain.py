@@ -91,6 +91,14 @@ def short_repr(value, limit=60):
     return text if len(text) <= limit else text[:limit - 3] + '...'
 
 
+def short_name(value, limit=64):
+    """A name for a message: as it is when it is a short printable string, else
+    ``short_repr``."""
+    if isinstance(value, str) and len(value) <= limit and value.isprintable():
+        return value
+    return short_repr(value, limit)
+
+
 def _shallow_repr(value, limit):
     """The first items of a container, each shortened, nested containers as ``[...]``."""
     if isinstance(value, Mapping):

@@ -31,7 +31,7 @@ from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.resourc
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.traits import (
     custom_trait_failure, derive_traits, evaluate_custom_traits, normalize_custom_traits, sriov_traits,
 )
-from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.plain import describe, type_name
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.plain import describe, short_repr, type_name
 
 PASS, UNKNOWN, FAIL = 'pass', 'unknown', 'fail'
 
@@ -249,8 +249,8 @@ def read_host(name, data, custom_traits=None):
     if missing:
         raise HostWithoutFacts(missing)
     if not isinstance(data, Mapping):
-        raise ValueError('%s: expected the facts of host %s (hostvars[%r].ansible_facts, a mapping), got %s'
-                         % (path, name, name, describe(data)))
+        raise ValueError('%s: expected the facts of host %s (hostvars[%s].ansible_facts, a mapping), got %s'
+                         % (path, name, short_repr(name), describe(data)))
     try:
         facts, sriov = unwrap_host_facts(data)
     except ValueError as exc:
