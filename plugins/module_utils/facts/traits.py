@@ -449,8 +449,9 @@ class QueryError(ValueError):
     why, without the query."""
 
 
-# Ordering comparisons jmespath makes between numbers (or between strings).
-_ORDERING = ('<', '<=', '>', '>=')
+# Ordering comparisons jmespath makes between numbers (or between strings), as its
+# parser names them.
+_ORDERING = {'lt': '<', 'lte': '<=', 'gt': '>', 'gte': '>='}
 _NUMBER_RE = re.compile(r'^\s*-?[0-9]+(\.[0-9]+)?\s*$')
 
 
@@ -487,7 +488,7 @@ def _numeric_string_comparisons(tree):
         if node.get('type') == 'comparator' and node.get('value') in _ORDERING:
             for child in children:
                 if child.get('type') == 'literal' and isinstance(child.get('value'), str) and _NUMBER_RE.match(child['value']):
-                    yield child['value'], node['value']
+                    yield child['value'], _ORDERING[node['value']]
         stack.extend(children)
 
 
