@@ -16,6 +16,7 @@ __metaclass__ = type
 import math
 import re
 
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.fact_shape import check_facts
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.facts_input import dig
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.plain import describe, short_repr
 
@@ -182,11 +183,13 @@ def validate_reserved(reserved):
 
 def derive_resources(facts, sriov=None, allocation_ratios=None, reserved=None):
     """``{class: {total, reserved, used, allocation_ratio}}`` for every class whose
-    total the facts tell. Raises ValueError on a bad ratio or reserved amount."""
+    total the facts tell. Raises ValueError on a bad ratio or reserved amount, and
+    MalformedFacts (a ValueError) naming the path of a fact of the wrong type."""
     ratios = validate_allocation_ratios(allocation_ratios)
     amounts = validate_reserved(reserved)
     facts = facts if isinstance(facts, dict) else {}
     sriov = sriov if isinstance(sriov, dict) else None
+    check_facts(facts, sriov)
     inventory = {}
     for name, measure in CLASSES:
         measured = measure(facts, sriov)

@@ -30,6 +30,7 @@ except ImportError as exc:  # only custom traits need it
     HAS_JMESPATH = False
     JMESPATH_IMPORT_ERROR = exc
 
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.fact_shape import check_facts
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.facts_input import as_list, dig
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.plain import describe, short_name, short_repr, type_name
 
@@ -567,8 +568,10 @@ def custom_traits_matching(custom_traits, facts, sriov=None):
 
 
 def derive_traits(facts, sriov=None, custom_traits=None):
-    """The sorted, unique traits the facts prove, plus matching custom traits."""
+    """The sorted, unique traits the facts prove, plus matching custom traits. Raises
+    MalformedFacts (a ValueError) naming the path of a fact of the wrong type."""
     facts = facts if isinstance(facts, dict) else {}
+    check_facts(facts, sriov)
     traits = set()
     for rule in RULES:
         traits.update(rule(facts))
