@@ -188,22 +188,23 @@ def describe(value, limit=60):
     return '%s %s' % (type_name(value), short_repr(value, limit))
 
 
-def plain_arguments(function):
-    """``function`` called with plain copies of its arguments (see ``plain``). A value
-    no filter can take fails the call with AnsibleFilterError naming the argument and
-    the path in it."""
-    @functools.wraps(function)
-    def call(*args, **kwargs):
-        try:
-            args = [_plain_argument(function, position, arg) for position, arg in enumerate(args)]
-            kwargs = dict((key, _plain_argument(function, key, arg)) for key, arg in kwargs.items())
-        except PlainInputError as exc:
-            # Filters run on the controller only, where ansible.errors always exists.
-            from ansible.errors import AnsibleFilterError
-            raise AnsibleFilterError('%s: %s' % (function.__name__, exc))
-        return function(*args, **kwargs)
-    call.plain_arguments = True
-    return call
+def plain_arguments(error):
+    """A decorator: the filter called with plain copies of its arguments (see ``plain``).
+    A value no filter can take fails the call with ``error`` (the filter's
+    AnsibleFilterError, which module_utils cannot import) naming the argument and the
+    path in it."""
+    def decorate(function):
+        @functools.wraps(function)
+        def call(*args, **kwargs):
+            try:
+                args = [_plain_argument(function, position, arg) for position, arg in enumerate(args)]
+                kwargs = dict((key, _plain_argument(function, key, arg)) for key, arg in kwargs.items())
+            except PlainInputError as exc:
+                raise error('%s: %s' % (function.__name__, exc))
+            return function(*args, **kwargs)
+        call.plain_arguments = True
+        return call
+    return decorate
 
 
 def _plain_argument(function, position, value):

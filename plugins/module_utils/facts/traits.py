@@ -32,7 +32,7 @@ except ImportError as exc:  # only custom traits need it
 
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.fact_shape import check_facts
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.facts_input import as_list, dig
-from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.plain import describe, short_name, short_repr, type_name
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.plain import describe, short_name, short_repr
 
 CUSTOM_TRAIT_RE = re.compile(r'^CUSTOM_[A-Z0-9_]+$')
 
@@ -464,12 +464,13 @@ def compile_query(query):
     jmespath does not order a number against a string."""
     try:
         compiled = jmespath.compile(query)
-    except JMESPathError as exc:
-        raise QueryError('is not valid JMESPath (%s)' % short_repr(_one_line(exc), 200))
-    except RecursionError:
-        raise QueryError('nests too deeply for jmespath to parse (%s characters); write it with fewer nested parentheses'
-                         % format(len(query), ','))
-    except (TypeError, ValueError, OverflowError) as exc:
+    except (JMESPathError, RecursionError, TypeError, ValueError, OverflowError) as exc:
+        # JMESPathError is a ValueError; jmespath's parser recurses per nesting level.
+        if isinstance(exc, RecursionError):
+            raise QueryError('nests too deeply for jmespath to parse (%s characters); write it with fewer nested parentheses'
+                             % format(len(query), ','))
+        if HAS_JMESPATH and isinstance(exc, JMESPathError):
+            raise QueryError('is not valid JMESPath (%s)' % short_repr(_one_line(exc), 200))
         raise QueryError('is not valid JMESPath (jmespath fails on it: %s)' % short_repr(str(exc), 200))
     for literal, operator in _numeric_string_comparisons(compiled.parsed):
         raise QueryError('compares with the string %s by %s, which fails on a number: jmespath orders numbers only against '
@@ -520,13 +521,10 @@ def evaluate_custom_traits(custom_traits, facts, sriov=None):
                 % (name, short_repr(query), exc))
         try:
             result = compiled.search(data)
-        except JMESPathError as exc:
-            failures[name] = (query, _search_error(exc))
-            continue
-        except (TypeError, ValueError, OverflowError, RecursionError) as exc:
+        except (JMESPathError, TypeError, ValueError, OverflowError, RecursionError) as exc:
             # jmespath raises TypeError when it orders values of different types
             # (a number against a string), and its own exceptions for the rest.
-            failures[name] = (query, 'jmespath fails on these facts: %s' % short_repr(str(exc), 120))
+            failures[name] = (query, _search_error(exc))
             continue
         if result:
             traits.add(name)
@@ -548,10 +546,12 @@ def _one_line(exc):
 def _search_error(exc):
     """jmespath's message, with the offending value shortened: its own message prints the
     whole value, which for a list of traits or a fact category is hundreds of characters."""
-    if isinstance(exc, JMESPathTypeError):
+    if HAS_JMESPATH and isinstance(exc, JMESPathTypeError):
         return '%s() expects %s, got %s %s' % (
             exc.function_name, ' or '.join(exc.expected_types), exc.actual_type, short_repr(exc.current_value))
-    return short_repr(_one_line(exc), 200)
+    if HAS_JMESPATH and isinstance(exc, JMESPathError):
+        return short_repr(_one_line(exc), 200)
+    return 'jmespath fails on these facts: %s' % short_repr(str(exc), 120)
 
 
 def custom_traits_matching(custom_traits, facts, sriov=None):

@@ -17,7 +17,7 @@ import json
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.policy.vm_catalog import catalog_problems, index_catalog
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.policy.vm_hosts import HostIndex
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.policy.vm_spec import check_vm, duplicate_names, problem
-from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.plain import describe, short_name, short_repr, type_name
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.plain import describe, short_name, type_name
 
 CATALOG_KEYS = ('resource_classes', 'hardware_traits', 'qos_policies', 'placement_policies')
 DETAILS = ('first', 'all')

@@ -238,12 +238,10 @@ def _paths(value, path=()):
     yield path
     if isinstance(value, dict):
         for key, item in value.items():
-            for found in _paths(item, path + (key,)):
-                yield found
+            yield from _paths(item, path + (key,))
     elif isinstance(value, list):
         for index, item in enumerate(value[:3]):
-            for found in _paths(item, path + (index,)):
-                yield found
+            yield from _paths(item, path + (index,))
 
 
 def _mutate(value, path, new):
