@@ -29,7 +29,7 @@ def _is_int(value):
 LEAVES = {
     INT: _is_int,
     NUMBER: lambda value: _is_int(value) or isinstance(value, float),
-    STRING: lambda value: isinstance(value, str),
+    STRING: lambda value: type(value) is str or isinstance(value, str),
     BOOL: lambda value: isinstance(value, bool),
     PCI_ID: lambda value: isinstance(value, str) or _is_int(value),
     ANY: lambda value: True,
@@ -139,6 +139,17 @@ def _found(value):
     return '%s %s' % ('an' if name[0] in 'aeiou' else 'a', name)
 
 
+_KEY_ORDER = {}
+
+
+def _keys(shape):
+    """The (key, shape) pairs of a mapping shape in key order, computed once per shape."""
+    found = _KEY_ORDER.get(id(shape))
+    if found is None:
+        found = _KEY_ORDER[id(shape)] = tuple((key, shape[key]) for key in sorted(shape))
+    return found
+
+
 def shape_problems(value, shape, path=(), limit=5):
     """Up to ``limit`` problems of ``value`` against ``shape``, each
     ``(path, expected, found)`` with ``path`` a tuple of keys and indexes."""
@@ -152,7 +163,18 @@ def shape_problems(value, shape, path=(), limit=5):
             if not isinstance(value, dict):
                 problems.append((where, _expected(shape), _found(value)))
                 continue
-            stack.extend((value[key], shape[key], where + (key,)) for key in sorted(shape, reverse=True) if key in value)
+            nested = []
+            for key, item_shape in _keys(shape):
+                item = value.get(key)
+                if item is None:
+                    continue
+                if isinstance(item_shape, str):
+                    # A leaf is checked here rather than on the stack: most values are leaves.
+                    if not LEAVES[item_shape](item):
+                        problems.append((where + (key,), _expected(item_shape), _found(item)))
+                else:
+                    nested.append((item, item_shape, where + (key,)))
+            stack.extend(reversed(nested))
         elif isinstance(shape, MapOf):
             if not isinstance(value, dict):
                 problems.append((where, _expected(shape), _found(value)))
@@ -165,8 +187,14 @@ def shape_problems(value, shape, path=(), limit=5):
         elif isinstance(shape, ListOf):
             if not isinstance(value, list):
                 problems.append((where, _expected(shape), _found(value)))
-                continue
-            stack.extend((item, shape.item, where + (index,)) for index, item in reversed(list(enumerate(value))))
+            elif isinstance(shape.item, str):
+                # Lists of names (features, models) are the bulk of the facts: one pass each.
+                check = LEAVES[shape.item]
+                bad = next((index for index, item in enumerate(value) if item is not None and not check(item)), None)
+                if bad is not None:
+                    problems.append((where + (bad,), _expected(shape.item), _found(value[bad])))
+            else:
+                stack.extend((item, shape.item, where + (index,)) for index, item in reversed(list(enumerate(value))))
         elif not LEAVES[shape](value):
             problems.append((where, _expected(shape), _found(value)))
     return problems
@@ -180,6 +208,12 @@ class MalformedFacts(ValueError):
         self.problems = problems
         ValueError.__init__(self, '; '.join(
             '%s is %s, expected %s' % (format_path(list(path)), found, expected) for path, expected, found in problems))
+
+    def under(self, roots):
+        """The same problems with each path's first step replaced by ``roots[step]`` (a
+        list of steps), to name where the facts sit in the caller's input."""
+        return MalformedFacts([(tuple(roots.get(path[0], path[:1])) + tuple(path[1:]), expected, found)
+                               for path, expected, found in self.problems])
 
 
 def check_facts(facts, sriov=None, facts_path=('libvirt_host_caps',), sriov_path=('sriov',)):

@@ -128,44 +128,51 @@ def _item_repr(value):
     return short_repr(value, 30)
 
 
-def plain(value, depth=0):
+def plain(value, depth=0, locate=True):
     """``value`` with every mapping a ``dict``, every list, tuple and set a ``list`` and
     every str, int, float and bool of exactly that class. Anything else (None, dates,
     Jinja's Undefined) is returned as it is. Raises PlainInputError for nesting deeper
-    than ``MAX_DEPTH`` or an integer beyond ``MAX_INT``."""
+    than ``MAX_DEPTH`` or an integer beyond ``MAX_INT``, with its path unless ``locate``
+    is false."""
     kind = type(value)
-    if kind in (str, float, bool) or value is None:
+    if kind is str or kind is bool or kind is float or value is None:
         return value
-    if isinstance(value, int) and not isinstance(value, bool):
-        if abs(value) > MAX_INT:
+    if kind is int or (isinstance(value, int) and not isinstance(value, bool)):
+        if not -MAX_INT <= value <= MAX_INT:
             raise PlainInputError('is an integer of %s, beyond the 64-bit range (%s); give a whole number of at most 19 digits'
                                   % (integer_size(value)[1:-1], format(MAX_INT, ',')))
         return value if kind is int else int.__int__(value)
-    if isinstance(value, (Mapping, list, tuple, Set)):
+    mapping = kind is dict or isinstance(value, Mapping)
+    if mapping or kind is list or isinstance(value, (list, tuple, Set)):
         if depth >= MAX_DEPTH:
             raise PlainInputError('nests more than %d levels deep; no fact or VM definition nests that deep, so check how '
                                   'the value is built' % MAX_DEPTH)
-        if isinstance(value, Mapping):
-            result = {}
-            for key, item in value.items():
-                try:
-                    result[plain(key, depth + 1)] = plain(item, depth + 1)
-                except PlainInputError as exc:
-                    exc.path.insert(0, key if isinstance(key, (str, int)) else short_repr(key, 40))
-                    raise
-            return result
-        result = []
-        for index, item in enumerate(value):
-            try:
-                result.append(plain(item, depth + 1))
-            except PlainInputError as exc:
-                exc.path.insert(0, index)
-                raise
-        return result
+        depth += 1
+        try:
+            if mapping:
+                return {plain(key, depth, locate): plain(item, depth, locate) for key, item in value.items()}
+            return [plain(item, depth, locate) for item in value]
+        except PlainInputError as exc:
+            # Only now look for where, once per level: the common case pays nothing for the path.
+            if locate:
+                exc.path.insert(0, _failing_step(value, mapping, depth))
+            raise
     for base, make in _SCALARS:
         if isinstance(value, base):
             return make(value)
     return value
+
+
+def _failing_step(value, mapping, depth):
+    """The key or index of the item of ``value`` that ``plain`` refuses."""
+    for step, item in (value.items() if mapping else enumerate(value)):
+        try:
+            plain(item, depth, locate=False)
+            if mapping:
+                plain(step, depth, locate=False)
+        except PlainInputError:
+            return step if isinstance(step, (str, int)) else short_repr(step, 40)
+    return '?'
 
 
 def type_name(value):

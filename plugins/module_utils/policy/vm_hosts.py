@@ -24,7 +24,7 @@ import re
 
 from collections.abc import Mapping
 
-from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.fact_shape import MalformedFacts, check_facts
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.fact_shape import MalformedFacts
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.facts_input import (
     SCHEMA_VERSION, as_list, dig, unwrap_host_facts,
 )
@@ -267,9 +267,11 @@ def read_host(name, data, custom_traits=None):
                          'virtumancer.hostcaps.sriov_facts' % (_holder_path(path, data), type_name(sriov)))
     sriov = dict(sriov) if sriov is not None else None
     try:
-        check_facts(facts, sriov, _facts_path(path, data).split('.'), (_holder_path(path, data) + '.sriov').split('.'))
+        # derive_resources checks the shape of the facts first, for every rule below.
+        resources = derive_resources(facts, sriov)
     except MalformedFacts as exc:
-        raise HostWithMalformedFacts(str(exc))
+        raise HostWithMalformedFacts(str(exc.under({
+            'libvirt_host_caps': _facts_path(path, data).split('.'), 'sriov': (_holder_path(path, data) + '.sriov').split('.')})))
     view = HostView()
     view.name = name
     view.targets = {}
@@ -278,7 +280,7 @@ def read_host(name, data, custom_traits=None):
     _read_cpu(view, facts)
     _read_sriov(view, sriov)
     _read_storage_and_network(view, facts)
-    view.resources = derive_resources(facts, sriov)
+    view.resources = resources
     view.sev_used = _int(dig(view.resources, 'MEM_ENCRYPTION_CONTEXT', 'used')) or 0
     traits = facts.get('traits')
     traits = set(traits) if isinstance(traits, list) else set(derive_traits(facts))
