@@ -29,7 +29,7 @@ def _is_int(value):
 LEAVES = {
     INT: _is_int,
     NUMBER: lambda value: _is_int(value) or isinstance(value, float),
-    STRING: lambda value: type(value) is str or isinstance(value, str),
+    STRING: lambda value: isinstance(value, str),
     BOOL: lambda value: isinstance(value, bool),
     PCI_ID: lambda value: isinstance(value, str) or _is_int(value),
     ANY: lambda value: True,
