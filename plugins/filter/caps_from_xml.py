@@ -15,7 +15,7 @@ from ansible_collections.virtumancer.hostcaps.plugins.module_utils.discovery.xml
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.plain import plain_arguments, type_name
 
 
-@plain_arguments
+@plain_arguments(AnsibleFilterError)
 def caps_from_xml(capabilities_xml, domain_capabilities=None, uri=None):
     """``virsh capabilities`` (+ ``virsh domcapabilities``) XML -> ``libvirt_host_caps`` facts."""
     if domain_capabilities is not None and not isinstance(domain_capabilities, (str, list, tuple)):

@@ -15,7 +15,7 @@ from ansible_collections.virtumancer.hostcaps.plugins.module_utils.policy.vm_cat
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.plain import plain_arguments
 
 
-@plain_arguments
+@plain_arguments(AnsibleFilterError)
 def catalog_validate(catalog):
     # Older ansible-core hands an undefined variable to the filter instead of failing;
     # it has no value to describe, so it is an error rather than a problem.

@@ -14,7 +14,7 @@ from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.facts_i
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.plain import plain_arguments
 
 
-@plain_arguments
+@plain_arguments(AnsibleFilterError)
 def host_resources(data, sriov=None, allocation_ratios=None, reserved=None):
     try:
         facts, sriov = unwrap_host_facts(data, sriov)

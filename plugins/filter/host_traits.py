@@ -14,7 +14,7 @@ from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.traits 
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.plain import plain_arguments
 
 
-@plain_arguments
+@plain_arguments(AnsibleFilterError)
 def host_traits(data, custom_traits=None, sriov=None):
     try:
         facts, sriov = unwrap_host_facts(data, sriov)

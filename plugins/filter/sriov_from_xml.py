@@ -23,7 +23,7 @@ def _documents(value, what):
     return value
 
 
-@plain_arguments
+@plain_arguments(AnsibleFilterError)
 def sriov_from_xml(node_devices, domains=None):
     """``virsh nodedev-dumpxml`` documents (+ ``virsh dumpxml`` of domains) -> ``sriov`` facts."""
     try:

@@ -14,7 +14,7 @@ from ansible_collections.virtumancer.hostcaps.plugins.module_utils.policy.vm_val
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.plain import plain_arguments
 
 
-@plain_arguments
+@plain_arguments(AnsibleFilterError)
 def vm_validate(vms, catalog=None, hosts=None, detail='first', gathered=None):
     try:
         return validate_vms(vms, catalog=catalog, hosts=hosts, detail=detail, gathered=gathered)

@@ -8,7 +8,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.discovery.xmlparse import (
-    int_text, parse_xml, serialize, text, to_int, to_kib, yes_no,
+    attr_int, attr_kib, int_text, parse_xml, serialize, text, text_kib, to_int, yes_no,
 )
 
 
@@ -46,19 +46,19 @@ def _host_cpu(cpu):
         # Only features beyond the named model are listed here; the baseline
         # expansion done by the collector adds the model's own.
         'features': sorted({f.get('name') for f in cpu.findall('feature') if f.get('name')}),
-        'page_sizes_kb': sorted(to_kib(p.get('size'), p.get('unit')) for p in cpu.findall('pages')),
+        'page_sizes_kb': sorted(size for size in (attr_kib(p, 'size') for p in cpu.findall('pages')) if size is not None),
         'topology': None if topology is None else {
-            key: to_int(topology.get(key)) for key in ('sockets', 'dies', 'cores', 'threads')
+            key: attr_int(topology, key) for key in ('sockets', 'dies', 'cores', 'threads')
         },
         'tsc': None if counter is None else {
-            'frequency_hz': to_int(counter.get('frequency')),
+            'frequency_hz': attr_int(counter, 'frequency'),
             'scaling': yes_no(counter.get('scaling')),
         },
         'signature': None if signature is None else {
-            key: to_int(signature.get(key)) for key in ('family', 'model', 'stepping')
+            key: attr_int(signature, key) for key in ('family', 'model', 'stepping')
         },
-        'microcode_version': to_int(cpu.find('microcode').get('version')) if cpu.find('microcode') is not None else None,
-        'maxphysaddr_bits': to_int(maxphys.get('bits')) if maxphys is not None else None,
+        'microcode_version': attr_int(cpu.find('microcode'), 'version') if cpu.find('microcode') is not None else None,
+        'maxphysaddr_bits': attr_int(maxphys, 'bits') if maxphys is not None else None,
         'xml': serialize(cpu),
     }
 
@@ -66,21 +66,21 @@ def _host_cpu(cpu):
 def _cell(cell):
     memory = cell.find('memory')
     return {
-        'id': to_int(cell.get('id')),
-        'memory_kb': to_kib(memory.text, memory.get('unit')) if memory is not None else None,
+        'id': attr_int(cell, 'id'),
+        'memory_kb': text_kib(memory) if memory is not None else None,
         'pages': [
-            {'size_kb': to_kib(p.get('size'), p.get('unit')), 'total': to_int(p.text)}
+            {'size_kb': attr_kib(p, 'size'), 'total': to_int(p.text, '<pages> text')}
             for p in cell.findall('pages')
         ],
         'distances': {
-            str(s.get('id')): to_int(s.get('value')) for s in cell.findall('distances/sibling')
+            str(s.get('id')): attr_int(s, 'value') for s in cell.findall('distances/sibling')
         },
         'cpus': [
             {
-                'id': to_int(c.get('id')),
-                'socket_id': to_int(c.get('socket_id')),
-                'die_id': to_int(c.get('die_id')),
-                'core_id': to_int(c.get('core_id')),
+                'id': attr_int(c, 'id'),
+                'socket_id': attr_int(c, 'socket_id'),
+                'die_id': attr_int(c, 'die_id'),
+                'core_id': attr_int(c, 'core_id'),
                 'siblings': c.get('siblings'),
             }
             for c in cell.findall('cpus/cpu')
@@ -90,10 +90,10 @@ def _cell(cell):
 
 def _cache_bank(bank):
     return {
-        'id': to_int(bank.get('id')),
-        'level': to_int(bank.get('level')),
+        'id': attr_int(bank, 'id'),
+        'level': attr_int(bank, 'level'),
         'type': bank.get('type'),
-        'size_kb': to_kib(bank.get('size'), bank.get('unit')),
+        'size_kb': attr_kib(bank, 'size'),
         'cpus': bank.get('cpus'),
     }
 
@@ -136,6 +136,6 @@ def _machine(machine):
     return {
         'name': (machine.text or '').strip(),
         'canonical': machine.get('canonical'),
-        'max_cpus': to_int(machine.get('maxCpus')),
+        'max_cpus': attr_int(machine, 'maxCpus'),
         'deprecated': yes_no(machine.get('deprecated')) is True,
     }

@@ -9,7 +9,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.discovery.xmlparse import (
-    enums, int_text, parse_xml, snake, supported, text, to_int, to_kib, yes_no,
+    attr_int, attr_kib, enums, int_text, parse_xml, snake, supported, text, text_kib, yes_no,
 )
 
 
@@ -26,7 +26,7 @@ def parse_domain_capabilities(xml_text):
         'machine': text(root, 'machine'),
         'virttype': text(root, 'domain'),
         'emulator': text(root, 'path'),
-        'max_vcpus': to_int(vcpu.get('max')) if vcpu is not None else None,
+        'max_vcpus': attr_int(vcpu, 'max') if vcpu is not None else None,
         'iothreads': supported(root.find('iothreads')),
         'os': _os(root.find('os')),
         'cpu': _cpu(root.find('cpu')),
@@ -79,10 +79,11 @@ def _cpu(node):
             'name': text(host_model, 'model'),
             'fallback': host_model.find('model').get('fallback') if host_model.find('model') is not None else None,
             'vendor': text(host_model, 'vendor'),
+            # A feature without a name tells nothing; libvirt never prints one.
             'required_features': sorted(
-                f.get('name') for f in host_model.findall('feature') if f.get('policy') == 'require'),
+                f.get('name') for f in host_model.findall('feature') if f.get('policy') == 'require' and f.get('name')),
             'disabled_features': sorted(
-                f.get('name') for f in host_model.findall('feature') if f.get('policy') == 'disable'),
+                f.get('name') for f in host_model.findall('feature') if f.get('policy') == 'disable' and f.get('name')),
         },
         'custom_supported': supported(custom),
         'models': _models(custom),
@@ -135,9 +136,9 @@ def _sgx(node):
         'flc': yes_no(text(node, 'flc')),
         'sgx1': yes_no(text(node, 'sgx1')),
         'sgx2': yes_no(text(node, 'sgx2')),
-        'epc_size_kb': to_kib(size.text, size.get('unit')) if size is not None else None,
+        'epc_size_kb': text_kib(size) if size is not None else None,
         'sections': [
-            {'node': to_int(s.get('node')), 'size_kb': to_kib(s.get('size'), s.get('unit'))}
+            {'node': attr_int(s, 'node'), 'size_kb': attr_kib(s, 'size')}
             for s in node.findall('sections/section')
         ],
     }

@@ -8,7 +8,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.discovery.node_device import address_attributes
-from ansible_collections.virtumancer.hostcaps.plugins.module_utils.discovery.xmlparse import parse_xml, text, to_int
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.discovery.xmlparse import attr_int, parse_xml, text
 
 DOMAIN_XML = 'the domain XML'
 
@@ -60,6 +60,6 @@ def parse_assigned_pci(xml_text, what=DOMAIN_XML):
             assigned.append(_assignment(
                 address, name, 'interface',
                 mac=mac.get('address').lower() if mac is not None and mac.get('address') else None,
-                vlan=to_int(tag.get('id')) if tag is not None else None,
+                vlan=attr_int(tag, 'id') if tag is not None else None,
             ))
     return assigned

@@ -9,7 +9,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.discovery.xmlparse import (
-    UNKNOWN_LINK_SPEED, parse_xml, text, to_int,
+    UNKNOWN_LINK_SPEED, attr_int, parse_xml, text,
 )
 
 
@@ -33,7 +33,7 @@ def parse_network(xml_text, active=None, autostart=None, persistent=None):
 def parse_interface(xml_text, active=None):
     root = parse_xml(xml_text, 'interface', 'the interface XML')
     link = root.find('link')
-    speed = to_int(link.get('speed')) if link is not None else None
+    speed = attr_int(link, 'speed') if link is not None else None
     kind = root.get('type')
     if kind == 'bridge':
         members = root.findall('bridge/interface')
@@ -47,9 +47,9 @@ def parse_interface(xml_text, active=None):
         'type': kind,
         'mac': root.find('mac').get('address') if root.find('mac') is not None else None,
         'active': active,
-        'mtu': to_int(mtu.get('size')) if mtu is not None else None,
+        'mtu': attr_int(mtu, 'size') if mtu is not None else None,
         'members': sorted(m.get('name') for m in members if m.get('name')),
-        'vlan_tag': to_int(root.find('vlan').get('tag')) if root.find('vlan') is not None else None,
+        'vlan_tag': attr_int(root.find('vlan'), 'tag') if root.find('vlan') is not None else None,
         'speed_mbps': None if speed in (None, UNKNOWN_LINK_SPEED) else speed,
         'source': 'libvirt',
     }

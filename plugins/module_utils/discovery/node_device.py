@@ -7,8 +7,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import math
+
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.discovery.xmlparse import (
-    UNKNOWN_LINK_SPEED, XMLInputError, parse_xml, text, to_int,
+    UNKNOWN_LINK_SPEED, XMLInputError, attr_int, parse_xml, text,
 )
 
 NODE_DEVICE_XML = 'the node device XML'
@@ -34,7 +36,7 @@ def parse_net_device(xml_text):
     if net is None:
         return None
     link = net.find('link')
-    speed = to_int(link.get('speed')) if link is not None else None
+    speed = attr_int(link, 'speed') if link is not None else None
     return {
         'name': text(net, 'interface'),
         'type': 'ethernet' if text(root, 'parent') not in (None, 'computer') else 'virtual',
@@ -55,8 +57,12 @@ def pci_number(value):
     if value is None:
         return None
     value = value.strip().lower()
+    digits = value[2:] if value.startswith('0x') else value
+    # A PCI domain has at most 8 hex digits (10 decimal); longer is no address part.
+    if not 0 < len(digits) <= 10:
+        return None
     try:
-        return int(value[2:], 16) if value.startswith('0x') else int(value, 10)
+        return int(digits, 16) if value.startswith('0x') else int(digits, 10)
     except ValueError:
         return None
 
@@ -81,8 +87,12 @@ def _hex_id(value, digits):
     if value is None:
         return None
     value = value.strip().lower()
+    value = value[2:] if value.startswith('0x') else value
+    # IDs have 4 hex digits and classes 6; a longer run is no ID.
+    if not 0 < len(value) <= digits:
+        return None
     try:
-        return '%0*x' % (digits, int(value[2:] if value.startswith('0x') else value, 16))
+        return '%0*x' % (digits, int(value, 16))
     except ValueError:
         return None
 
@@ -92,10 +102,12 @@ def _addresses(nodes):
 
 
 def _gts(value):
+    """A link speed in GT/s (``8``, ``2.5``); None when absent, zero or not a finite number."""
     try:
-        return (float(value) or None) if value else None
+        speed = float(value) if value else None
     except ValueError:
         return None
+    return speed if speed and math.isfinite(speed) and speed > 0 else None
 
 
 def _pcie_link(pci):
@@ -106,14 +118,12 @@ def _pcie_link(pci):
     None when neither a speed nor a width is known."""
     cap = pci.find("pci-express/link[@validity='cap']")
     sta = pci.find("pci-express/link[@validity='sta']")
-    cap = {} if cap is None else cap.attrib
-    sta = {} if sta is None else sta.attrib
     link = {
-        'max_speed_gts': _gts(cap.get('speed')),
-        'max_width': to_int(cap.get('width')) or None,
-        'speed_gts': _gts(sta.get('speed')),
-        'width': to_int(sta.get('width')) or None,
-        'port': to_int(cap.get('port')),
+        'max_speed_gts': _gts(None if cap is None else cap.get('speed')),
+        'max_width': attr_int(cap, 'width') or None,
+        'speed_gts': _gts(None if sta is None else sta.get('speed')),
+        'width': attr_int(sta, 'width') or None,
+        'port': attr_int(cap, 'port'),
     }
     # A port number alone (a VF prints port='0' width='0') tells nothing about a link.
     return link if any(link[key] is not None for key in ('max_speed_gts', 'max_width', 'speed_gts', 'width')) else None
@@ -136,7 +146,7 @@ def parse_pci_device(xml_text, what=NODE_DEVICE_XML):
         raise XMLInputError("%s: PCI device '%s' needs numeric <domain>, <bus>, <slot> and <function> elements"
                             % (what, text(root, 'name')))
     numa = pci.find('numa')
-    numa_node = to_int(numa.get('node')) if numa is not None else None
+    numa_node = attr_int(numa, 'node') if numa is not None else None
     group = pci.find('iommuGroup')
     virt_functions = pci.find("capability[@type='virt_functions']")
     vf_addresses = _addresses(virt_functions.findall('address')) if virt_functions is not None else []
@@ -154,10 +164,10 @@ def parse_pci_device(xml_text, what=NODE_DEVICE_XML):
         'driver': text(root, 'driver/name'),
         # The kernel says -1 when the firmware gives no proximity information.
         'numa_node': None if numa_node is None or numa_node < 0 else numa_node,
-        'iommu_group': to_int(group.get('number')) if group is not None else None,
+        'iommu_group': attr_int(group, 'number') if group is not None else None,
         'iommu_group_devices': sorted(_addresses(group.findall('address'))) if group is not None else None,
         'sriov_capable': virt_functions is not None,
-        'total_vfs': to_int(virt_functions.get('maxCount')) if virt_functions is not None else None,
+        'total_vfs': attr_int(virt_functions, 'maxCount') if virt_functions is not None else None,
         'num_vfs': len(vf_addresses) if virt_functions is not None else None,
         'vf_device_id': None,
         'physfn': address_attributes(pci.find("capability[@type='phys_function']/address")),

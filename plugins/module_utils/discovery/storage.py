@@ -9,7 +9,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.discovery.xmlparse import (
-    enums, parse_xml, supported, text, to_kib,
+    enums, parse_xml, supported, text, text_kib,
 )
 
 KIB_PER_GIB = 1024.0 ** 2
@@ -18,7 +18,7 @@ KIB_PER_GIB = 1024.0 ** 2
 def _gib(node):
     if node is None:
         return None
-    kib = to_kib(node.text, node.get('unit', 'bytes'))
+    kib = text_kib(node, 'bytes')
     return None if kib is None else round(kib / KIB_PER_GIB, 2)
 
 

@@ -23,8 +23,54 @@ UNKNOWN_LINK_SPEED = 4294967295
 MAX_XML_SIZE = 8 * 1024 * 1024
 
 
+# The deepest element nesting parse_xml takes. libvirt's documents nest about 8 levels
+# (a domain's <devices><hostdev><source><address>); the serializer and the parsers recurse
+# per level, so a document of thousands of levels would exhaust Python's stack.
+MAX_XML_DEPTH = 64
+
+# The most digits of a number libvirt writes: an unsigned 64-bit value has 20. A longer
+# run of digits is no libvirt value, and int() refuses beyond 4300 digits anyway.
+MAX_INT_DIGITS = 20
+# The largest size in KiB a parser returns (2**63 - 1, the signed 64-bit range the fact
+# store, JSON consumers and libvirt itself keep to).
+MAX_KIB = 2 ** 63 - 1
+
+_INT_RE = re.compile(r'^[+-]?[0-9]{1,%d}$' % MAX_INT_DIGITS)
+
+
 class XMLInputError(ValueError):
     """Raised when a document is not the libvirt XML it claims to be."""
+
+
+def short_text(value, limit=40):
+    """``value`` quoted for a message, cut to ``limit`` characters, with characters that
+    are not printable (a lone surrogate, a control character) escaped."""
+    value = str(value)
+    cut = value[:limit]
+    shown = repr(cut) if cut.isprintable() else ascii(cut)
+    return shown + ('... (%s characters)' % format(len(value), ',') if len(value) > limit else '')
+
+
+def _check_text(text, what):
+    """Refuse a str that cannot be encoded: expat takes UTF-8, and a lone surrogate (from
+    a file read with errors='surrogateescape', or a JSON escape) is not a character."""
+    if isinstance(text, bytes):
+        return
+    try:
+        text.encode('utf-8')
+    except UnicodeEncodeError as exc:
+        raise XMLInputError('%s holds %s at character %d, which is not text (a lone surrogate); read the document as UTF-8 '
+                            'without errors=surrogateescape' % (what, ascii(text[exc.start:exc.start + 1]), exc.start))
+
+
+def _check_depth(root, what):
+    stack = [(root, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_XML_DEPTH:
+            raise XMLInputError('%s nests elements more than %d levels deep (at <%s>); libvirt\'s documents nest fewer than 10, '
+                                'so check that this is the document it should be' % (what, MAX_XML_DEPTH, short_text(node.tag)[1:-1]))
+        stack.extend((child, depth + 1) for child in node)
 
 
 def parse_xml(text, root_tag, what):
@@ -43,12 +89,14 @@ def parse_xml(text, root_tag, what):
                             'own documents stay under 1 MiB, so check that this is the document it should be'
                             % (what, format(len(text), ','), 'bytes' if isinstance(text, bytes) else 'characters',
                                format(MAX_XML_SIZE, ','), MAX_XML_SIZE // (1024 * 1024)))
+    _check_text(text, what)
     try:
         root = ElementTree.fromstring(text.strip())
     except ElementTree.ParseError as exc:
         raise XMLInputError('%s is not well-formed XML: %s' % (what, exc))
     if root.tag != root_tag:
-        raise XMLInputError('%s must have the root element <%s>, got <%s>' % (what, root_tag, root.tag))
+        raise XMLInputError('%s must have the root element <%s>, got <%s>' % (what, root_tag, short_text(root.tag)[1:-1]))
+    _check_depth(root, what)
     return root
 
 
@@ -63,17 +111,33 @@ def text(node, path, default=None):
     return found.text.strip()
 
 
-def to_int(value, default=None):
-    if value is None:
-        return default
-    try:
-        return int(str(value).strip())
-    except ValueError:
-        return default
+def to_int(value, where='the value'):
+    """The whole number libvirt wrote (``where`` names it for the message); None when
+    absent or empty. Raises XMLInputError for anything else: a word, a fraction, more
+    than ``MAX_INT_DIGITS`` digits."""
+    if value is None or not value.strip():
+        return None
+    if not _INT_RE.match(value.strip()):
+        raise XMLInputError('%s is %s, not a whole number; libvirt writes a decimal integer of at most %d digits there'
+                            % (where, short_text(value.strip()), MAX_INT_DIGITS))
+    return int(value.strip())
+
+
+def attr_int(node, name):
+    """The whole number in attribute ``name`` of ``node`` (see ``to_int``)."""
+    if node is None:
+        return None
+    return to_int(node.get(name), "<%s %s='...'>" % (node.tag, name))
 
 
 def int_text(node, path):
-    return to_int(text(node, path))
+    """The whole number in the text of ``node.find(path)`` (see ``to_int``)."""
+    return to_int(text(node, path), '<%s>' % path)
+
+
+def known_first(value):
+    """A sort key that puts None (unknown) after every known value, without comparing it."""
+    return (value is None, 0 if value is None else value)
 
 
 def yes_no(value):
@@ -113,18 +177,42 @@ def enums(node):
     return result
 
 
-def to_kib(value, unit):
-    """Convert a libvirt size with its ``unit`` attribute to KiB."""
-    number = to_int(value)
+# libvirt's size units (virScaleInteger) as bytes per unit.
+_UNIT_BYTES = dict(
+    [(name, 1) for name in ('b', 'byte', 'bytes')]
+    + [(name, 1024 ** power) for power, letter in enumerate('kmgtpe', 1) for name in (letter, letter + 'ib')]
+    + [(letter + 'b', 1000 ** power) for power, letter in enumerate('kmgtpe', 1)]
+)
+
+
+def to_kib(value, unit, where='the size'):
+    """A libvirt size with its ``unit`` attribute in KiB (rounded down), in integers so
+    no size overflows a float; None when absent. Raises XMLInputError for a value that is
+    not a whole number (see ``to_int``), a unit libvirt does not know, or a size beyond
+    ``MAX_KIB``."""
+    number = to_int(value, where)
     if number is None:
         return None
-    factors = {
-        'b': 1.0 / 1024, 'bytes': 1.0 / 1024, 'kb': 1000.0 / 1024, 'k': 1, 'kib': 1,
-        'mb': 1000.0 ** 2 / 1024, 'm': 1024, 'mib': 1024,
-        'gb': 1000.0 ** 3 / 1024, 'g': 1024 ** 2, 'gib': 1024 ** 2,
-        'tb': 1000.0 ** 4 / 1024, 't': 1024 ** 3, 'tib': 1024 ** 3,
-    }
-    factor = factors.get((unit or 'KiB').lower())
+    factor = _UNIT_BYTES.get((unit or 'KiB').strip().lower())
     if factor is None:
+        raise XMLInputError('%s has the unit %s, which libvirt does not know; use one of b, KiB, MiB, GiB, TiB, KB, MB, GB, TB'
+                            % (where, short_text(unit)))
+    kib = number * factor // 1024
+    if abs(kib) > MAX_KIB:
+        raise XMLInputError('%s is %s %s, beyond %s KiB (2**63 - 1); no host has that much, so check the document'
+                            % (where, short_text(value.strip()), short_text(unit)[1:-1], format(MAX_KIB, ',')))
+    return kib
+
+
+def attr_kib(node, name='size'):
+    """The size in attribute ``name`` of ``node`` with its ``unit`` attribute, in KiB."""
+    if node is None:
         return None
-    return int(number * factor)
+    return to_kib(node.get(name), node.get('unit'), "<%s %s='...'>" % (node.tag, name))
+
+
+def text_kib(node, default_unit=None):
+    """The size in the text of ``node`` with its ``unit`` attribute, in KiB."""
+    if node is None:
+        return None
+    return to_kib(node.text, node.get('unit', default_unit), '<%s>' % node.tag)

@@ -10,7 +10,7 @@ __metaclass__ = type
 
 from collections.abc import Mapping
 
-from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.plain import describe
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.plain import describe, short_repr
 
 # Version of the libvirt_host_caps structure; changes only with a documented migration.
 SCHEMA_VERSION = 1
@@ -55,12 +55,12 @@ def unwrap_host_facts(data, sriov=None):
         raise ValueError(
             'no libvirt_host_caps facts in the input (keys: %s); gather them with '
             'virtumancer.hostcaps.libvirt_host_caps and pass ansible_facts.libvirt_host_caps'
-            % (', '.join(sorted(str(k) for k in holder)[:10]) or 'none'))
+            % (', '.join(sorted(short_repr(k, 40) for k in holder)[:10]) or 'none'))
     facts = dict(facts)
     version = facts.get('schema_version')
     if version is not None and version != SCHEMA_VERSION:
         raise ValueError(
-            'libvirt_host_caps schema_version is %r, this collection reads %d; '
+            'libvirt_host_caps schema_version is %s, this collection reads %d; '
             'gather the facts again with this version of virtumancer.hostcaps'
-            % (version, SCHEMA_VERSION))
+            % (short_repr(version), SCHEMA_VERSION))
     return facts, sriov

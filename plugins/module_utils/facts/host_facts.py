@@ -16,6 +16,7 @@ import datetime
 
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.facts_input import SCHEMA_VERSION
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.discovery.libvirt_conn import libvirt_message
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.discovery.xmlparse import known_first
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.resources import derive_resources
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.traits import derive_traits
 
@@ -324,7 +325,7 @@ def build_memory_info(src):
                 for p in cell['pages']
             ],
             'distances': cell['distances'],
-            'cpus': sorted(c['id'] for c in cell['cpus']),
+            'cpus': sorted((c['id'] for c in cell['cpus']), key=known_first),
         })
     hugepages = []
     for size in page_sizes:
@@ -373,7 +374,7 @@ def build_security_info(src):
     secure_machines = sorted({
         entry['machine'] for entry, loader in loaders
         if 'yes' in (loader.get('secure') or []) and loader.get('paths')
-    })
+    }, key=known_first)
     features = [e.get('features') or {} for e in domcaps]
     tpms = [(e.get('devices') or {}).get('tpm') for e in domcaps]
     return {

@@ -14,12 +14,19 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import math
+import re
 
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.fact_shape import check_facts
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.facts_input import dig
-from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.plain import type_name
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.plain import describe, short_repr
 
 RESOURCE_CLASSES = ('VCPU', 'PCPU', 'MEMORY_MB', 'DISK_GB', 'MEM_ENCRYPTION_CONTEXT', 'SRIOV_NET_VF', 'PGPU')
 DEFAULT_ALLOCATION_RATIO = 1.0
+# Amounts and ratios as users write them in strings: ASCII digits only, no more than
+# a 64-bit count has (int() refuses beyond 4300 digits, str.isdigit() takes '²').
+_WHOLE_RE = re.compile(r'^\s*[0-9]{1,19}\s*$')
+_DECIMAL_RE = re.compile(r'^\s*[0-9]{1,19}(\.[0-9]{1,19})?\s*$')
+MAX_AMOUNT = 2 ** 63 - 1
 
 
 def _count(value):
@@ -125,13 +132,13 @@ def _check_classes(option, values):
         return {}
     if not isinstance(values, dict):
         raise ValueError(
-            '%s: expected a mapping of resource class to value such as {VCPU: 4.0}, got %s %r'
-            % (option, type_name(values), values))
+            '%s: expected a mapping of resource class to value such as {VCPU: 4.0}, got %s'
+            % (option, describe(values)))
     for name in values:
         if name not in RESOURCE_CLASSES:
             raise ValueError(
-                '%s: unknown resource class %r; use one of %s'
-                % (option, name, ', '.join(RESOURCE_CLASSES)))
+                '%s: unknown resource class %s; use one of %s'
+                % (option, short_repr(name), ', '.join(RESOURCE_CLASSES)))
     return values
 
 
@@ -142,15 +149,12 @@ def validate_allocation_ratios(allocation_ratios):
         ratio = None
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             ratio = float(value)
-        elif isinstance(value, str):
-            try:
-                ratio = float(value.strip())
-            except ValueError:
-                ratio = None
+        elif isinstance(value, str) and _DECIMAL_RE.match(value):
+            ratio = float(value)
         if ratio is None or math.isnan(ratio) or math.isinf(ratio) or ratio <= 0:
             raise ValueError(
-                'allocation_ratios[%s]: %r is not a positive number; give a ratio such as 1.0 '
-                '(no overcommit) or 4.0' % (name, value))
+                'allocation_ratios[%s]: %s is not a positive number; give a ratio such as 1.0 '
+                '(no overcommit) or 4.0' % (name, short_repr(value)))
         ratios[name] = ratio
     return ratios
 
@@ -164,12 +168,12 @@ def validate_reserved(reserved):
             amount = value
         elif isinstance(value, float) and value.is_integer():
             amount = int(value)
-        elif isinstance(value, str) and value.strip().isdigit():
-            amount = int(value.strip())
-        if amount is None or amount < 0:
+        elif isinstance(value, str) and _WHOLE_RE.match(value):
+            amount = int(value)
+        if amount is None or not 0 <= amount <= MAX_AMOUNT:
             raise ValueError(
-                'reserved[%s]: %r is not a whole number >= 0; give the amount in the class unit '
-                '(MEMORY_MB in MiB, DISK_GB in GiB), e.g. reserved: {MEMORY_MB: 2048}' % (name, value))
+                'reserved[%s]: %s is not a whole number from 0 to 2**63-1; give the amount in the class unit '
+                '(MEMORY_MB in MiB, DISK_GB in GiB), e.g. reserved: {MEMORY_MB: 2048}' % (name, short_repr(value)))
         amounts[name] = amount
     return amounts
 
@@ -179,11 +183,13 @@ def validate_reserved(reserved):
 
 def derive_resources(facts, sriov=None, allocation_ratios=None, reserved=None):
     """``{class: {total, reserved, used, allocation_ratio}}`` for every class whose
-    total the facts tell. Raises ValueError on a bad ratio or reserved amount."""
+    total the facts tell. Raises ValueError on a bad ratio or reserved amount, and
+    MalformedFacts (a ValueError) naming the path of a fact of the wrong type."""
     ratios = validate_allocation_ratios(allocation_ratios)
     amounts = validate_reserved(reserved)
     facts = facts if isinstance(facts, dict) else {}
     sriov = sriov if isinstance(sriov, dict) else None
+    check_facts(facts, sriov)
     inventory = {}
     for name, measure in CLASSES:
         measured = measure(facts, sriov)

@@ -30,8 +30,9 @@ except ImportError as exc:  # only custom traits need it
     HAS_JMESPATH = False
     JMESPATH_IMPORT_ERROR = exc
 
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.fact_shape import check_facts
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.facts_input import as_list, dig
-from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.plain import type_name
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.plain import describe, short_name, short_repr
 
 CUSTOM_TRAIT_RE = re.compile(r'^CUSTOM_[A-Z0-9_]+$')
 
@@ -411,37 +412,86 @@ def normalize_custom_traits(custom_traits):
     if custom_traits is None:
         return []
     if isinstance(custom_traits, dict):
-        items = sorted(custom_traits.items(), key=lambda item: str(item[0]))
+        items = sorted(custom_traits.items(), key=lambda item: short_repr(item[0]))
     elif isinstance(custom_traits, (list, tuple)):
         items = []
         for index, item in enumerate(custom_traits):
             if not isinstance(item, dict) or 'name' not in item or 'query' not in item:
                 raise ValueError(
-                    'custom_traits[%d]: %r is not a {name, query} mapping; write it as '
+                    'custom_traits[%d]: %s is not a {name, query} mapping; write it as '
                     "{name: CUSTOM_X, query: '<JMESPath over libvirt_host_caps and sriov>'}"
-                    % (index, item))
+                    % (index, short_repr(item)))
             items.append((item['name'], item['query']))
     else:
         raise ValueError(
-            'custom_traits: expected a list of {name, query} or a mapping of name to query, got %s %r'
-            % (type_name(custom_traits), custom_traits))
+            'custom_traits: expected a list of {name, query} or a mapping of name to query, got %s'
+            % describe(custom_traits))
     for name, query in items:
         if not isinstance(name, str) or not CUSTOM_TRAIT_RE.match(name):
             raise ValueError(
-                'custom trait %r (query %r): the name must match CUSTOM_[A-Z0-9_]+; '
-                'upper-case it and replace other characters with _, e.g. %r'
-                % (name, query, _suggest_name(name)))
+                'custom trait %s (query %s): the name must match CUSTOM_[A-Z0-9_]+; '
+                'upper-case it and replace other characters with _, e.g. %s'
+                % (short_repr(name), short_repr(query), short_repr(_suggest_name(name))))
         if not isinstance(query, str) or not query.strip():
             raise ValueError(
-                'custom trait %s: the query must be a non-empty JMESPath string, got %r; '
+                'custom trait %s: the query must be a non-empty JMESPath string, got %s; '
                 "quote it in YAML, e.g. query: 'libvirt_host_caps.cpu_info.vendor == `AMD`'"
-                % (name, query))
+                % (name, describe(query)))
     return items
 
 
 def _suggest_name(name):
     text = re.sub(r'[^A-Z0-9_]', '_', str(name).upper())
     return text if text.startswith('CUSTOM_') else 'CUSTOM_' + text
+
+
+class QueryError(ValueError):
+    """A JMESPath query that cannot be compiled, or that can only fail; the message says
+    why, without the query."""
+
+
+# Ordering comparisons jmespath makes between numbers (or between strings), as its
+# parser names them.
+_ORDERING = {'lt': '<', 'lte': '<=', 'gt': '>', 'gte': '>='}
+_NUMBER_RE = re.compile(r'^\s*-?[0-9]+(\.[0-9]+)?\s*$')
+
+
+def compile_query(query):
+    """``query`` compiled by jmespath. Raises QueryError for an expression jmespath
+    refuses, also where jmespath itself fails with another exception (thousands of nested
+    parentheses exhaust its recursive parser), and for an ordering comparison with a
+    string that holds a number (``total_mb >= '2048'``), which fails on every host:
+    jmespath does not order a number against a string."""
+    try:
+        compiled = jmespath.compile(query)
+    except (JMESPathError, RecursionError, TypeError, ValueError, OverflowError) as exc:
+        # JMESPathError is a ValueError; jmespath's parser recurses per nesting level.
+        if isinstance(exc, RecursionError):
+            raise QueryError('nests too deeply for jmespath to parse (%s characters); write it with fewer nested parentheses'
+                             % format(len(query), ','))
+        if HAS_JMESPATH and isinstance(exc, JMESPathError):
+            raise QueryError('is not valid JMESPath (%s)' % short_repr(_one_line(exc), 200))
+        raise QueryError('is not valid JMESPath (jmespath fails on it: %s)' % short_repr(str(exc), 200))
+    for literal, operator in _numeric_string_comparisons(compiled.parsed):
+        raise QueryError('compares with the string %s by %s, which fails on a number: jmespath orders numbers only against '
+                         'numbers; write the number as a literal in backticks, `%s`' % (short_repr(literal, 40), operator, literal.strip()))
+    return compiled
+
+
+def _numeric_string_comparisons(tree):
+    """``(literal, operator)`` of every ordering comparison against a string literal that
+    holds a number, walking the parsed expression without recursion."""
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        if not isinstance(node, dict):
+            continue
+        children = [child for child in node.get('children') or () if isinstance(child, dict)]
+        if node.get('type') == 'comparator' and node.get('value') in _ORDERING:
+            for child in children:
+                if child.get('type') == 'literal' and isinstance(child.get('value'), str) and _NUMBER_RE.match(child['value']):
+                    yield child['value'], _ORDERING[node['value']]
+        stack.extend(children)
 
 
 def evaluate_custom_traits(custom_traits, facts, sriov=None):
@@ -463,15 +513,17 @@ def evaluate_custom_traits(custom_traits, facts, sriov=None):
     traits, failures = set(), {}
     for name, query in items:
         try:
-            compiled = jmespath.compile(query)
-        except JMESPathError as exc:
+            compiled = compile_query(query)
+        except QueryError as exc:
             raise ValueError(
-                'custom trait %s: query %r is not valid JMESPath (%s); fix the expression, '
+                'custom trait %s: query %s %s; fix the expression, '
                 'paths start at libvirt_host_caps or sriov and literals need backticks (`25000`)'
-                % (name, query, _one_line(exc)))
+                % (name, short_repr(query), exc))
         try:
             result = compiled.search(data)
-        except JMESPathError as exc:
+        except (JMESPathError, TypeError, ValueError, OverflowError, RecursionError) as exc:
+            # jmespath raises TypeError when it orders values of different types
+            # (a number against a string), and its own exceptions for the rest.
             failures[name] = (query, _search_error(exc))
             continue
         if result:
@@ -482,9 +534,9 @@ def evaluate_custom_traits(custom_traits, facts, sriov=None):
 def custom_trait_failure(name, failure, host=None):
     """The message of a custom trait whose query failed on the facts of ``host``."""
     query, why = failure
-    return ('custom trait %s: query %r failed on the facts of %s (%s); the trait is unknown there. Guard what may be '
+    return ('custom trait %s: query %s failed on the facts of %s (%s); the trait is unknown there. Guard what may be '
             'null, e.g. contains(x || `[]`, ...), or check the types it compares'
-            % (name, query, 'host %s' % host if host else 'this host', why))
+            % (name, short_repr(query), 'host %s' % short_name(host) if host else 'this host', why))
 
 
 def _one_line(exc):
@@ -494,11 +546,12 @@ def _one_line(exc):
 def _search_error(exc):
     """jmespath's message, with the offending value shortened: its own message prints the
     whole value, which for a list of traits or a fact category is hundreds of characters."""
-    if isinstance(exc, JMESPathTypeError):
-        text = repr(exc.current_value)
+    if HAS_JMESPATH and isinstance(exc, JMESPathTypeError):
         return '%s() expects %s, got %s %s' % (
-            exc.function_name, ' or '.join(exc.expected_types), exc.actual_type, text if len(text) <= 60 else text[:57] + '...')
-    return _one_line(exc)
+            exc.function_name, ' or '.join(exc.expected_types), exc.actual_type, short_repr(exc.current_value))
+    if HAS_JMESPATH and isinstance(exc, JMESPathError):
+        return short_repr(_one_line(exc), 200)
+    return 'jmespath fails on these facts: %s' % short_repr(str(exc), 120)
 
 
 def custom_traits_matching(custom_traits, facts, sriov=None):
@@ -515,8 +568,10 @@ def custom_traits_matching(custom_traits, facts, sriov=None):
 
 
 def derive_traits(facts, sriov=None, custom_traits=None):
-    """The sorted, unique traits the facts prove, plus matching custom traits."""
+    """The sorted, unique traits the facts prove, plus matching custom traits. Raises
+    MalformedFacts (a ValueError) naming the path of a fact of the wrong type."""
     facts = facts if isinstance(facts, dict) else {}
+    check_facts(facts, sriov)
     traits = set()
     for rule in RULES:
         traits.update(rule(facts))

@@ -22,18 +22,9 @@ import difflib
 import math
 import re
 
-try:
-    import jmespath
-    from jmespath.exceptions import JMESPathError
-    HAS_JMESPATH = True
-except ImportError:  # only the hardware trait queries need it
-    jmespath = None
-    JMESPathError = Exception
-    HAS_JMESPATH = False
-
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.os_traits_names import OS_TRAITS
-from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.traits import CUSTOM_TRAIT_RE
-from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.plain import describe
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.traits import CUSTOM_TRAIT_RE, HAS_JMESPATH, QueryError, compile_query
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.plain import describe, short_repr
 
 SECTIONS = ('resource_classes', 'hardware_traits', 'qos_policies', 'placement_policies')
 SECTION_LABELS = {
@@ -68,7 +59,7 @@ def valid_trait_name(name):
 
 def suggest_trait(name):
     """The os-traits name closest to a misspelled one, or None when none is close."""
-    if not isinstance(name, str):
+    if not isinstance(name, str) or len(name) > 128:
         return None
     spelled = re.sub(r'[^A-Z0-9_]', '_', name.strip().upper())
     if spelled in OS_TRAITS:
@@ -83,12 +74,15 @@ def valid_resource_class_name(name):
 
 
 def _custom_name(name):
-    text = re.sub(r'[^A-Z0-9_]', '_', str(name).strip().upper())
+    text = re.sub(r'[^A-Z0-9_]', '_', short_repr(name, 64).strip("'").strip().upper())
     return text if text.startswith('CUSTOM_') else 'CUSTOM_' + text
 
 
 def _did_you_mean(word, choices, cutoff=0.6):
-    matches = difflib.get_close_matches(str(word), list(choices), n=1, cutoff=cutoff)
+    # difflib's cost grows with the product of the lengths: no name is longer than 64.
+    if not isinstance(word, str) or len(word) > 64:
+        return ''
+    matches = difflib.get_close_matches(word, list(choices), n=1, cutoff=cutoff)
     return 'did you mean %s?' % matches[0] if matches else ''
 
 
@@ -110,7 +104,7 @@ class _Problems(object):
     def add(self, field, code, text, severity='error'):
         where = field or 'catalog'
         if self.name is not None:
-            where = '%s %r (%s)' % (SECTION_LABELS[self.section], self.name, field)
+            where = '%s %s (%s)' % (SECTION_LABELS[self.section], short_repr(self.name), field)
         self.items.append({
             'section': self.section, 'name': self.name, 'field': field, 'code': code,
             'message': '%s: %s' % (where, text), 'severity': severity,
@@ -118,7 +112,8 @@ class _Problems(object):
 
 
 def _join(field, key):
-    return '%s.%s' % (field, key) if field else str(key)
+    key = key if isinstance(key, str) and len(key) <= 64 else short_repr(key, 40)
+    return '%s.%s' % (field, key) if field else key
 
 
 # -- checks: each is check(problems, field, value) and adds what is wrong ----------
@@ -151,7 +146,7 @@ def _number(minimum, inclusive, example):
             problems.add(field, 'wrong_type', 'expected a number %s, got %s; write it without quotes, e.g. %s'
                          % (bound, describe(value), example))
         elif (isinstance(value, float) and math.isinf(value)) or not (value >= minimum if inclusive else value > minimum):
-            problems.add(field, 'out_of_range', 'must be a finite number %s, got %r; e.g. %s' % (bound, value, example))
+            problems.add(field, 'out_of_range', 'must be a finite number %s, got %s; e.g. %s' % (bound, short_repr(value), example))
     return check
 
 
@@ -176,8 +171,8 @@ def _choice(choices, example):
         if not isinstance(value, str):
             problems.add(field, 'wrong_type', 'expected one of %s, got %s; e.g. %s' % (', '.join(choices), describe(value), example))
         elif value not in choices:
-            problems.add(field, 'invalid_value', 'must be one of %s, got %r; %s'
-                         % (', '.join(choices), value, _words(_did_you_mean(value, choices), 'e.g. ' + example)))
+            problems.add(field, 'invalid_value', 'must be one of %s, got %s; %s'
+                         % (', '.join(choices), short_repr(value), _words(_did_you_mean(value, choices), 'e.g. ' + example)))
     return check
 
 
@@ -199,8 +194,8 @@ def _mapping(what, fields, example, required=()):
             return
         for key in value:
             if key not in fields:
-                problems.add(_join(field, key), 'unknown_key', 'unknown key %r in %s; %s the known keys are %s'
-                             % (key, what, _did_you_mean(key, fields) or 'remove it,', ', '.join(sorted(fields))))
+                problems.add(_join(field, key), 'unknown_key', 'unknown key %s in %s; %s the known keys are %s'
+                             % (short_repr(key), what, _did_you_mean(key, fields) or 'remove it,', ', '.join(sorted(fields))))
         for key in required:
             if value.get(key) is None:
                 problems.add(_join(field, key), 'missing_key', '%s is not set; %s needs %s, e.g. %s'
@@ -222,7 +217,7 @@ def _resource_map(amount, example):
             where = _join(field, key)
             if not valid_resource_class_name(key):
                 fix = _words(_did_you_mean(key, RESOURCE_CLASS_NAMES), 'for a resource of your own write %s' % _custom_name(key))
-                problems.add(where, 'invalid_resource_class', '%r is neither an os-resource-classes name nor CUSTOM_[A-Z0-9_]+; %s' % (key, fix))
+                problems.add(where, 'invalid_resource_class', '%s is neither an os-resource-classes name nor CUSTOM_[A-Z0-9_]+; %s' % (short_repr(key), fix))
             amount(problems, where, key_value)
     return check
 
@@ -240,9 +235,9 @@ def _trait_list(problems, field, value):
         elif not valid_trait_name(trait):
             close = suggest_trait(trait)
             fix = _words(close and 'did you mean %s?' % close, 'for a trait of your own define %s in hardware_traits' % _custom_name(trait))
-            problems.add(where, 'invalid_trait_name', '%r is neither an os-traits name nor CUSTOM_[A-Z0-9_]+; %s' % (trait, fix))
+            problems.add(where, 'invalid_trait_name', '%s is neither an os-traits name nor CUSTOM_[A-Z0-9_]+; %s' % (short_repr(trait), fix))
         elif trait in seen:
-            problems.add(where, 'duplicate_trait', '%s is listed twice; remove one' % trait, severity='warning')
+            problems.add(where, 'duplicate_trait', '%s is listed twice; remove one' % short_repr(trait), severity='warning')
         if isinstance(trait, str):
             seen.add(trait)
 
@@ -263,8 +258,8 @@ def _entry_name(problems, field, value):
     if not isinstance(value, str):
         problems.add(field, 'wrong_type', 'expected a name string, got %s; e.g. name: small' % describe(value))
     elif not NAME_RE.match(value):
-        problems.add(field, 'invalid_name', 'must be 1 to 64 letters, digits, _, . or -, got %r; e.g. name: %s'
-                     % (value, re.sub(r'[^A-Za-z0-9_.-]', '-', value)[:64] or 'small'))
+        problems.add(field, 'invalid_name', 'must be 1 to 64 letters, digits, _, . or -, got %s; e.g. name: %s'
+                     % (short_repr(value), re.sub(r'[^A-Za-z0-9_.-]', '-', value)[:64] or 'small'))
 
 
 def _custom_trait_name(problems, field, value):
@@ -273,8 +268,8 @@ def _custom_trait_name(problems, field, value):
     elif not CUSTOM_TRAIT_RE.match(value):
         why = ('%s is an os-traits name that host_traits derives itself; a hardware trait defines a new one' % value
                if value in OS_TRAITS else 'upper-case it and replace other characters with _')
-        problems.add(field, 'invalid_trait_name', 'must match CUSTOM_[A-Z0-9_]+, got %r; %s, e.g. name: %s'
-                     % (value, why, _custom_name(value)))
+        problems.add(field, 'invalid_trait_name', 'must match CUSTOM_[A-Z0-9_]+, got %s; %s, e.g. name: %s'
+                     % (short_repr(value), why, _custom_name(value)))
 
 
 def _query(problems, field, value):
@@ -284,15 +279,14 @@ def _query(problems, field, value):
     elif not value.strip():
         problems.add(field, 'invalid_query', 'is empty; give a JMESPath over libvirt_host_caps and sriov, e.g. %s' % example)
     elif not HAS_JMESPATH:
-        problems.add(field, 'unchecked_query', 'query %r was not compiled: the Python library jmespath is missing on the '
-                     'controller; pip install jmespath' % value, severity='warning')
+        problems.add(field, 'unchecked_query', 'query %s was not compiled: the Python library jmespath is missing on the '
+                     'controller; pip install jmespath' % short_repr(value), severity='warning')
     else:
         try:
-            jmespath.compile(value)
-        except JMESPathError as exc:
-            problems.add(field, 'invalid_query', 'query %r is not valid JMESPath (%s); fix the expression, paths start at '
-                         'libvirt_host_caps or sriov and literals need backticks (`25000`)'
-                         % (value, ' '.join(str(exc).split())))
+            compile_query(value)
+        except QueryError as exc:
+            problems.add(field, 'invalid_query', 'query %s %s; fix the expression, paths start at '
+                         'libvirt_host_caps or sriov and literals need backticks (`25000`)' % (short_repr(value), exc))
 
 
 # -- sections --------------------------------------------------------------------
@@ -413,8 +407,8 @@ def catalog_problems(catalog):
         return top.items
     for key in catalog:
         if key not in SECTIONS:
-            top.add(str(key), 'unknown_key', 'unknown section %r; %s'
-                    % (key, _words(_did_you_mean(key, SECTIONS), 'a catalog has %s' % ', '.join(SECTIONS))))
+            top.add(_join(None, key), 'unknown_key', 'unknown section %s; %s'
+                    % (short_repr(key), _words(_did_you_mean(key, SECTIONS), 'a catalog has %s' % ', '.join(SECTIONS))))
     problems = top.items
     for section in SECTIONS:
         entries = catalog.get(section)

@@ -24,6 +24,7 @@ import re
 
 from collections.abc import Mapping
 
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.fact_shape import MalformedFacts
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.facts_input import (
     SCHEMA_VERSION, as_list, dig, unwrap_host_facts,
 )
@@ -31,7 +32,7 @@ from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.resourc
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.traits import (
     custom_trait_failure, derive_traits, evaluate_custom_traits, normalize_custom_traits, sriov_traits,
 )
-from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.plain import describe, type_name
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.plain import describe, short_name, short_repr, type_name
 
 PASS, UNKNOWN, FAIL = 'pass', 'unknown', 'fail'
 
@@ -240,17 +241,23 @@ class HostWithoutFacts(ValueError):
     gathered): it is skipped, not an error in the input."""
 
 
+class HostWithMalformedFacts(ValueError):
+    """A host's facts have a value of the wrong type where the checks read (a list for a
+    mapping, a mapping for a name): the host is left out and named, not an error in the
+    input as a whole. The message lists the paths, from ``hosts.<name>``."""
+
+
 def read_host(name, data, custom_traits=None):
     """A ``HostView`` of ``data`` (hostvars[host].ansible_facts, or the bare
     libvirt_host_caps). Raises HostWithoutFacts (the message says what is missing) or
     ValueError naming the path of what is wrong."""
-    path = 'hosts.%s' % name
+    path = 'hosts.%s' % short_name(name)
     missing = _missing_facts(data)
     if missing:
         raise HostWithoutFacts(missing)
     if not isinstance(data, Mapping):
-        raise ValueError('%s: expected the facts of host %s (hostvars[%r].ansible_facts, a mapping), got %s'
-                         % (path, name, name, describe(data)))
+        raise ValueError('%s: expected the facts of host %s (hostvars[%s].ansible_facts, a mapping), got %s'
+                         % (path, name, short_repr(name), describe(data)))
     try:
         facts, sriov = unwrap_host_facts(data)
     except ValueError as exc:
@@ -259,6 +266,12 @@ def read_host(name, data, custom_traits=None):
         raise ValueError('%s.sriov: expected the sriov facts (a mapping) or nothing, got %s; gather them with '
                          'virtumancer.hostcaps.sriov_facts' % (_holder_path(path, data), type_name(sriov)))
     sriov = dict(sriov) if sriov is not None else None
+    try:
+        # derive_resources checks the shape of the facts first, for every rule below.
+        resources = derive_resources(facts, sriov)
+    except MalformedFacts as exc:
+        raise HostWithMalformedFacts(str(exc.under({
+            'libvirt_host_caps': _facts_path(path, data).split('.'), 'sriov': (_holder_path(path, data) + '.sriov').split('.')})))
     view = HostView()
     view.name = name
     view.targets = {}
@@ -267,7 +280,7 @@ def read_host(name, data, custom_traits=None):
     _read_cpu(view, facts)
     _read_sriov(view, sriov)
     _read_storage_and_network(view, facts)
-    view.resources = derive_resources(facts, sriov)
+    view.resources = resources
     view.sev_used = _int(dig(view.resources, 'MEM_ENCRYPTION_CONTEXT', 'used')) or 0
     traits = facts.get('traits')
     traits = set(traits) if isinstance(traits, list) else set(derive_traits(facts))
@@ -1026,7 +1039,8 @@ class HostIndex:
     ``hosts``: host name -> that host's facts (``hostvars[host].ansible_facts``, or the bare
     ``libvirt_host_caps``). ``custom_traits``: ``[(name, query)]``, ``[{name, query}]`` or
     ``{name: query}`` with JMESPath queries over ``{libvirt_host_caps, sriov}``.
-    A host without libvirt_host_caps facts is left out and listed in ``skipped``.
+    A host without libvirt_host_caps facts is left out and listed in ``skipped``, one
+    whose facts have a value of the wrong type in ``malformed`` (host -> the paths).
     Raises ValueError whose message starts with the path of what is wrong.
     """
 
@@ -1035,12 +1049,14 @@ class HostIndex:
             raise ValueError('hosts: expected a mapping of host name to that host\'s facts (hostvars[host].ansible_facts), got %s'
                              % type_name(hosts))
         items = _custom_trait_items(custom_traits)
-        views, self.skipped = [], {}
+        views, self.skipped, self.malformed = [], {}, {}
         for name in sorted(hosts, key=str):
             try:
                 views.append(read_host(name, hosts[name], items))
             except HostWithoutFacts as exc:
                 self.skipped[name] = str(exc)
+            except HostWithMalformedFacts as exc:
+                self.malformed[name] = str(exc)
         self._views = tuple(views)
         self._by_name = dict((view.name, view) for view in self._views)
 

@@ -17,7 +17,7 @@ import difflib
 import re
 
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.policy.vm_catalog import suggest_trait, valid_trait_name
-from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.plain import describe
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.plain import describe, short_repr
 
 NAME_RE = re.compile(r'^[A-Za-z0-9_.-]{1,64}$')
 PCI_ID_RE = re.compile(r'^(0x)?[0-9a-fA-F]{4}$')
@@ -51,8 +51,7 @@ def problem(vm, field, code, message, severity='error', hosts=None):
 
 
 def _short(value):
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + '...'
+    return short_repr(value)
 
 
 def _is_int(value):
@@ -60,7 +59,8 @@ def _is_int(value):
 
 
 def _did_you_mean(key, known):
-    close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.6)
+    # difflib's cost grows with the product of the lengths: no field name is longer than 64.
+    close = difflib.get_close_matches(key, known, n=1, cutoff=0.6) if isinstance(key, str) and len(key) <= 64 else None
     return '; did you mean %r?' % close[0] if close else '; known keys: %s' % ', '.join(known)
 
 
@@ -107,7 +107,7 @@ class _Checker(object):
             return default
         if not isinstance(value, str) or value not in choices:
             shown = [choice for choice in choices if choice is not None]
-            close = difflib.get_close_matches(str(value), shown, n=1, cutoff=0.5)
+            close = difflib.get_close_matches(value, shown, n=1, cutoff=0.5) if isinstance(value, str) and len(value) <= 64 else None
             self.add(field, 'invalid_value', '%s must be one of %s%s, got %s%s' % (
                 field, ', '.join(shown), ' or null' if None in choices else '', describe(value),
                 '; did you mean %r?' % close[0] if close else ''))
@@ -133,7 +133,7 @@ class _Checker(object):
             self.add(field, 'wrong_type', '%s must be a non-empty string or null, got %s' % (field, describe(value)))
             return None
         if pattern is not None and not pattern.match(value):
-            self.add(field, 'invalid_value', '%s %r is not valid%s' % (field, value, hint))
+            self.add(field, 'invalid_value', '%s %s is not valid%s' % (field, short_repr(value), hint))
             return None
         return value
 
@@ -271,9 +271,9 @@ def _catalog_name(checker, vm, key, known, section):
     name = checker.string(vm, key)
     if name is None or name in known:
         return name
-    close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6)
-    checker.add(key, 'unknown_%s' % key, '%s %r is not in the catalog%s' % (
-        key, name, '; did you mean %r?' % close[0] if close else (
+    close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6) if len(name) <= 64 else None
+    checker.add(key, 'unknown_%s' % key, '%s %s is not in the catalog%s' % (
+        key, short_repr(name), '; did you mean %r?' % close[0] if close else (
             '; known: %s' % ', '.join(sorted(known)) if known else '; define it in %s' % section)))
     return None
 
@@ -287,10 +287,10 @@ def _contradictions(checker, vm):
     if vm['secure_boot'] and not efi:
         checker.add('secure_boot', 'secure_boot_needs_efi', 'secure_boot: true needs firmware: efi (firmware is %s)' % vm['firmware'])
     if vm['secure_boot'] and x86 and I440FX_RE.match(machine):
-        checker.add('machine', 'secure_boot_needs_q35', 'secure_boot needs a q35 machine type (SMM); machine %r is i440fx' % machine)
+        checker.add('machine', 'secure_boot_needs_q35', 'secure_boot needs a q35 machine type (SMM); machine %s is i440fx' % short_repr(machine))
     if vm['tpm'] and (vm['arch'] in NO_TPM_ARCHES or (x86 and NO_TPM_MACHINE_RE.match(machine))):
-        checker.add('tpm', 'tpm_unsupported_machine', 'tpm %s: machine %r on %s has no TPM device; use q35 (or pc) or drop tpm'
-                    % (vm['tpm'], machine or 'default', vm['arch'] or 'the host arch'))
+        checker.add('tpm', 'tpm_unsupported_machine', 'tpm %s: machine %s on %s has no TPM device; use q35 (or pc) or drop tpm'
+                    % (vm['tpm'], short_repr(machine or 'default'), short_repr(vm['arch'] or 'the host arch')))
     encryption = vm['memory_encryption']
     if encryption:
         if not x86:
@@ -306,8 +306,8 @@ def _contradictions(checker, vm):
     if cpu['mode'] == 'custom' and not cpu['model']:
         checker.add('cpu.model', 'cpu_custom_needs_model', 'cpu.mode custom needs cpu.model (e.g. EPYC-Milan)')
     if cpu['model'] and cpu['mode'] != 'custom':
-        checker.add('cpu.model', 'cpu_model_needs_custom', 'cpu.model %r is used with cpu.mode custom only (mode is %s)'
-                    % (cpu['model'], cpu['mode']))
+        checker.add('cpu.model', 'cpu_model_needs_custom', 'cpu.model %s is used with cpu.mode custom only (mode is %s)'
+                    % (short_repr(cpu['model']), cpu['mode']))
     if vm['numa_nodes'] > vm['vcpus']:
         checker.add('numa_nodes', 'numa_nodes_exceed_vcpus', 'numa_nodes %d is more than vcpus %d: every NUMA node needs a vCPU'
                     % (vm['numa_nodes'], vm['vcpus']))
@@ -385,6 +385,6 @@ def duplicate_names(vms, problems):
             seen.setdefault(name, []).append(index)
     for name, indexes in seen.items():
         if len(indexes) > 1:
-            problems.append(problem(name, 'name', 'duplicate_name', 'name %r is used by vms[%s]; names must be unique'
-                                    % (name, '], vms['.join(str(i) for i in indexes))))
+            problems.append(problem(name, 'name', 'duplicate_name', 'name %s is used by vms[%s]; names must be unique'
+                                    % (short_repr(name), '], vms['.join(str(i) for i in indexes))))
     return set(name for name, indexes in seen.items() if len(indexes) > 1)

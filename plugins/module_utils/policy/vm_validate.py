@@ -17,7 +17,7 @@ import json
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.policy.vm_catalog import catalog_problems, index_catalog
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.policy.vm_hosts import HostIndex
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.policy.vm_spec import check_vm, duplicate_names, problem
-from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.plain import describe, type_name
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.plain import describe, short_name, type_name
 
 CATALOG_KEYS = ('resource_classes', 'hardware_traits', 'qos_policies', 'placement_policies')
 DETAILS = ('first', 'all')
@@ -84,16 +84,23 @@ def _host_problems(index, gathered, problems):
     False when no host is left to check the VMs against."""
     for name in sorted(index.skipped, key=str):
         problems.append(problem(
-            None, 'hosts.%s' % name, 'host_skipped',
+            None, 'hosts.%s' % short_name(name), 'host_skipped',
             'host %s is skipped, no VM is checked against it: %s. Gather its facts with virtumancer.hostcaps.libvirt_host_caps '
             '(or keep them in the factdb cache), or leave it out with --limit' % (name, _skip_reason(name, index.skipped[name], gathered)),
             'warning'))
+    for name in sorted(index.malformed, key=str):
+        problems.append(problem(
+            None, 'hosts.%s' % short_name(name), 'host_facts_malformed',
+            'host %s is left out, no VM is checked against it: its facts have values of the wrong type (%s). Gather its facts '
+            'again with virtumancer.hostcaps.libvirt_host_caps and sriov_facts, or fix what wrote them to the cache'
+            % (short_name(name), index.malformed[name])))
     for host, trait, message in index.trait_failures:
-        problems.append(problem(None, 'hosts.%s' % host, 'trait_query_failed', message))
-    if index.skipped and not index.hosts:
+        problems.append(problem(None, 'hosts.%s' % short_name(host), 'trait_query_failed', message))
+    if (index.skipped or index.malformed) and not index.hosts:
         problems.append(problem(
             None, 'hosts', 'no_host_facts', 'none of the %d host(s) has libvirt_host_caps facts, so no VM could be checked against '
-            'a host (each is named above); gather them with virtumancer.hostcaps.libvirt_host_caps' % len(index.skipped)))
+            'a host (each is named above); gather them with virtumancer.hostcaps.libvirt_host_caps'
+            % (len(index.skipped) + len(index.malformed))))
         return False
     return True
 

@@ -17,6 +17,7 @@ from ansible_collections.virtumancer.hostcaps.plugins.module_utils.discovery.cap
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.discovery.cpu_definition import parse_cpu_definition
 from ansible_collections.virtumancer.hostcaps.tests.unit.facts_from_fixtures import FIXTURES, facts_from, read_fixture
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.traits import derive_traits
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.fact_shape import MalformedFacts
 
 OS_TRAITS = frozenset(os_traits.get_traits())
 CUSTOM = re.compile(r'^CUSTOM_[A-Z0-9_]+$')
@@ -439,12 +440,15 @@ def test_passthrough_device_gives_custom_pci_trait_with_upper_case_ids():
 
 
 def test_passthrough_device_without_ids_gives_nothing():
-    sriov = {'passthrough_devices': [{'vendor_id': '0x10de'}, {'device_id': 'zzzz'}, 'junk']}
+    sriov = {'passthrough_devices': [{'vendor_id': '0x10de'}, {'device_id': 'zzzz'}]}
     assert derive_traits({}, sriov=sriov) == []
 
 
-def test_malformed_sriov_facts_give_nothing():
-    assert derive_traits({}, sriov={'summary': None, 'virtual_functions': 'x', 'passthrough_devices': 3}) == []
+def test_malformed_sriov_facts_are_named_by_path():
+    with pytest.raises(MalformedFacts) as err:
+        derive_traits({}, sriov={'summary': None, 'virtual_functions': 'x', 'passthrough_devices': [{}, 'junk']})
+    assert str(err.value) == ('sriov.passthrough_devices[1] is a string, expected a mapping; '
+                              'sriov.virtual_functions is a string, expected a list')
 
 
 # -- custom traits -------------------------------------------------------------------
