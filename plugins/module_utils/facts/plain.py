@@ -15,6 +15,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import difflib
 import functools
 
 from collections.abc import Mapping, Set
@@ -203,6 +204,7 @@ def plain_arguments(error):
     def decorate(function):
         @functools.wraps(function)
         def call(*args, **kwargs):
+            _check_arguments(function, error, args, kwargs)
             try:
                 args = [_plain_argument(function, position, arg) for position, arg in enumerate(args)]
                 kwargs = dict((key, _plain_argument(function, key, arg)) for key, arg in kwargs.items())
@@ -212,6 +214,24 @@ def plain_arguments(error):
         call.plain_arguments = True
         return call
     return decorate
+
+
+def _check_arguments(function, error, args, kwargs):
+    """A misspelled option or one too many arguments fails naming the option and the ones
+    there are; Python's own TypeError says neither."""
+    names = function.__code__.co_varnames[:function.__code__.co_argcount]
+    options = names[1:]
+    for key in sorted(kwargs, key=str):
+        if key not in options:
+            close = difflib.get_close_matches(key, options, n=1) if isinstance(key, str) and len(key) <= 64 else []
+            raise error('%s: unknown option %s%s; %s' % (
+                function.__name__, short_repr(key, 40), ' (did you mean %s?)' % close[0] if close else '',
+                'the options are %s' % ', '.join(options) if options else 'it takes no options'))
+    if len(args) > len(names):
+        raise error('%s: takes the input and at most %d positional option(s) (%s), got %d arguments; pass options by name'
+                    % (function.__name__, len(options), ', '.join(options), len(args)))
+    if not args:
+        raise error('%s: no input given; use it as {{ value | virtumancer.hostcaps.%s }}' % (function.__name__, function.__name__))
 
 
 def _plain_argument(function, position, value):

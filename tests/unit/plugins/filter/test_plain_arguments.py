@@ -54,3 +54,24 @@ def test_a_tagged_query_argument_reaches_jmespath_plain():
 
     assert {'CUSTOM_AVX2', 'CUSTOM_X86'} <= set(traits)
     assert plain(traits) == traits
+
+
+@pytest.mark.parametrize('name, function', FILTERS, ids=[name for name, dummy in FILTERS])
+def test_a_misspelled_option_names_the_options_of_the_filter(name, function):
+    from ansible.errors import AnsibleFilterError
+    options = function.__wrapped__.__code__.co_varnames[1:function.__wrapped__.__code__.co_argcount]
+    misspelled = (options[0][:-1] + 'x') if options else 'option'
+    with pytest.raises(AnsibleFilterError) as caught:
+        function([], **{misspelled: None})
+    message = str(caught.value)
+    assert message.startswith('%s: unknown option %r' % (name, misspelled))
+    assert message.endswith('the options are %s' % ', '.join(options) if options else 'it takes no options')
+    if options:
+        assert '(did you mean %s?)' % options[0] in message
+
+
+@pytest.mark.parametrize('name, function', FILTERS, ids=[name for name, dummy in FILTERS])
+def test_too_many_positional_arguments_are_refused_by_name(name, function):
+    from ansible.errors import AnsibleFilterError
+    with pytest.raises(AnsibleFilterError, match='%s: takes the input and at most' % name):
+        function(*([None] * 8))
