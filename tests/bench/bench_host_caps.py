@@ -291,12 +291,34 @@ def _raw_plan(libvirt, collect, conn):
     """What the module learns from parsing and then passes back to libvirt, worked out
     once so the timed baseline calls with the same arguments but parses nothing."""
     from ansible_collections.virtumancer.hostcaps.plugins.module_utils.discovery.capabilities import parse_capabilities
+    from ansible_collections.virtumancer.hostcaps.plugins.module_utils.discovery.cpu_definition import model_definition_xml
+    from ansible_collections.virtumancer.hostcaps.plugins.module_utils.discovery.domain_capabilities import parse_domain_capabilities
+    from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.host_facts import primary_domain_capabilities
 
     caps = parse_capabilities(conn.getCapabilities())
     probes = collect.resolve_probes(None, caps)
+    # The guest CPU features: the module expands the host-model and every usable model of
+    # the primary probe (the host's arch at its default machine) with baselineHypervisorCPU.
+    entries = []
+    for arch, machine, virttype, is_default in probes:
+        try:
+            entry = parse_domain_capabilities(conn.getDomainCapabilities(None, arch, machine, virttype, 0))
+        except libvirt.libvirtError:
+            continue
+        entry['default_machine'] = is_default
+        entries.append(entry)
+    primary = primary_domain_capabilities(entries, caps['cpu']['arch']) or {}
+    cpu = primary.get('cpu') or {}
+    names = []
+    for name in [(cpu.get('host_model') or {}).get('name')] + list((cpu.get('models') or {}).get('usable') or []):
+        if name and name not in names:
+            names.append(name)
+    expansions = [(primary['emulator'], primary['arch'], primary['machine'], primary['virttype'], model_definition_xml(name))
+                  for name in names]
     return {
         'cpu_xml': caps['cpu']['xml'],
         'probes': probes,
+        'expansions': expansions,
         'cells': len(caps['cells']),
         'page_sizes_kb': caps['cpu']['page_sizes_kb'],
         'max_vcpus_virttype': probes[0][2] if probes else None,
@@ -322,6 +344,8 @@ def _raw_calls(conn, plan):
             conn.getDomainCapabilities(None, arch, machine, virttype, 0)
         except plan['error']:
             pass
+    for emulator, arch, machine, virttype, model_xml in plan['expansions']:
+        conn.baselineHypervisorCPU(emulator, arch, machine, virttype, [model_xml], plan['expand'])
     conn.getCellsFreeMemory(0, max(plan['cells'], 1))
     if plan['page_sizes_kb'] and plan['cells']:
         conn.getFreePages(plan['page_sizes_kb'], 0, plan['cells'])
