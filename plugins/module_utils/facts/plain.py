@@ -15,7 +15,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import difflib
 import functools
 
 from collections.abc import Mapping, Set
@@ -223,6 +222,7 @@ def _check_arguments(function, error, args, kwargs):
     options = names[1:]
     for key in sorted(kwargs, key=str):
         if key not in options:
+            import difflib  # only for this message: the modules import this file too, on every run
             close = difflib.get_close_matches(key, options, n=1) if isinstance(key, str) and len(key) <= 64 else []
             raise error('%s: unknown option %s%s; %s' % (
                 function.__name__, short_repr(key, 40), ' (did you mean %s?)' % close[0] if close else '',
