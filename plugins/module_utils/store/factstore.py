@@ -229,6 +229,8 @@ class _Store(object):
     json_elements = 'json_each({0}) {1}'
     # Appended to the drain's SELECT: see _drain_traits. SQLite runs one write at a time.
     lock_rows = ''
+    # The DB-API error class of the backend's driver (psycopg's is known once it is imported).
+    driver_error = ()
 
     def __init__(self, name, history_versions=100, history_days=0, create=True, lock_timeout=LOCK_TIMEOUT):
         self.name = name
@@ -479,6 +481,16 @@ class _Store(object):
             raise DamagedFacts('store %s: the current facts of %s are damaged: %s; remove them with ansible-playbook '
                                '--flush-cache or a meta: clear_facts task for the host, then gather them again (its '
                                'history is kept)' % (self.name, what, exc))
+
+    @contextlib.contextmanager
+    def _statement(self):
+        """The backend's errors as FactStoreError: the driver's, and a name it cannot encode."""
+        try:
+            yield
+        except self.driver_error as exc:
+            raise self._error(exc)
+        except UnicodeEncodeError as exc:
+            raise self._not_text(exc) from None
 
     def _not_text(self, exc):
         """A host name, prefix or trait with a lone surrogate: Python's stand-in for a byte
@@ -738,6 +750,7 @@ def _check_directory(directory, named):
 
 
 class SqliteStore(_Store):
+    driver_error = sqlite3.Error
     types = {'key': 'TEXT', 'text': 'TEXT', 'real': 'REAL', 'json': 'TEXT', 'small': ' WITHOUT ROWID'}
 
     def __init__(self, path, history_versions=100, history_days=0, create=True, lock_timeout=LOCK_TIMEOUT):
@@ -1001,55 +1014,35 @@ class SqliteStore(_Store):
 
     def _one(self, sql, params):
         conn = self._cursor()
-        try:
+        with self._statement():
             return conn.execute(sql, tuple(params)).fetchone()
-        except sqlite3.Error as exc:
-            raise self._error(exc)
-        except UnicodeEncodeError as exc:
-            raise self._not_text(exc) from None
 
     def _all(self, sql, params):
         conn = self._cursor()
-        try:
+        with self._statement():
             return conn.execute(sql, tuple(params)).fetchall()
-        except sqlite3.Error as exc:
-            raise self._error(exc)
-        except UnicodeEncodeError as exc:
-            raise self._not_text(exc) from None
 
     def _stream(self, sql):
         conn = self._cursor()
-        try:
+        with self._statement():
             yield from conn.cursor().execute(sql)
-        except sqlite3.Error as exc:
-            raise self._error(exc)
 
     def _run(self, sql, params):
         conn = self._cursor()
-        try:
+        with self._statement():
             return conn.execute(sql, tuple(params)).rowcount
-        except sqlite3.Error as exc:
-            raise self._error(exc)
-        except UnicodeEncodeError as exc:
-            raise self._not_text(exc) from None
 
     def _many(self, sql, rows):
         conn = self._cursor()
-        try:
+        with self._statement():
             conn.executemany(sql, rows)
-        except sqlite3.Error as exc:
-            raise self._error(exc)
-        except UnicodeEncodeError as exc:
-            raise self._not_text(exc) from None
 
     @contextlib.contextmanager
     def _read(self):
         """Several reads from one snapshot (WAL gives a deferred transaction one)."""
         conn = self._cursor()
-        try:
+        with self._statement():
             conn.execute('BEGIN')
-        except sqlite3.Error as exc:
-            raise self._error(exc)
         try:
             yield conn
         finally:
@@ -1061,12 +1054,10 @@ class SqliteStore(_Store):
     @contextlib.contextmanager
     def _write(self, host=None):
         conn = self._cursor()
-        try:
+        with self._statement():
             # IMMEDIATE takes the write lock now, waiting up to busy_timeout, instead of failing
             # with "database is locked" when a read lock cannot be upgraded later.
             conn.execute('BEGIN IMMEDIATE')
-        except sqlite3.Error as exc:
-            raise self._error(exc)
         try:
             yield conn
         except BaseException:
@@ -1136,6 +1127,7 @@ class PostgresStore(_Store):
             raise FactStoreError('store %s: the Python package psycopg (version 3) is needed for a PostgreSQL store and is '
                                  'not installed for the controller Python; run %s' % (self.name, PSYCOPG_INSTALL_HINT))
         self._psycopg = psycopg
+        self.driver_error = psycopg.Error
         extra = {}
         if 'connect_timeout' not in self._uri:
             extra['connect_timeout'] = PG_CONNECT_TIMEOUT
@@ -1296,26 +1288,18 @@ class PostgresStore(_Store):
 
     def _one(self, sql, params):
         conn = self._cursor()
-        try:
+        with self._statement():
             return conn.execute(self._prepare(sql), tuple(params)).fetchone()
-        except self._psycopg.Error as exc:
-            raise self._error(exc)
-        except UnicodeEncodeError as exc:
-            raise self._not_text(exc) from None
 
     def _all(self, sql, params):
         conn = self._cursor()
-        try:
+        with self._statement():
             return conn.execute(self._prepare(sql), tuple(params)).fetchall()
-        except self._psycopg.Error as exc:
-            raise self._error(exc)
-        except UnicodeEncodeError as exc:
-            raise self._not_text(exc) from None
 
     def _stream(self, sql):
         # A server-side cursor: the migration reads the facts one batch at a time.
         conn = self._cursor()
-        try:
+        with self._statement():
             with conn.cursor(name='factdb_seed') as cursor:
                 cursor.itersize = 200
                 cursor.execute(self._prepare(sql))
@@ -1323,27 +1307,17 @@ class PostgresStore(_Store):
                 while rows:
                     yield from rows
                     rows = cursor.fetchmany(cursor.itersize)
-        except self._psycopg.Error as exc:
-            raise self._error(exc)
 
     def _run(self, sql, params):
         conn = self._cursor()
-        try:
+        with self._statement():
             return conn.execute(self._prepare(sql), tuple(params)).rowcount
-        except self._psycopg.Error as exc:
-            raise self._error(exc)
-        except UnicodeEncodeError as exc:
-            raise self._not_text(exc) from None
 
     def _many(self, sql, rows):
         conn = self._cursor()
-        try:
+        with self._statement():
             with conn.cursor() as cursor:
                 cursor.executemany(self._prepare(sql), rows)
-        except self._psycopg.Error as exc:
-            raise self._error(exc)
-        except UnicodeEncodeError as exc:
-            raise self._not_text(exc) from None
 
     @contextlib.contextmanager
     def _read(self):
