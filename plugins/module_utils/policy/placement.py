@@ -293,7 +293,7 @@ def _reasons(item, states, member_hosts):
             key, text = _dynamic_line(code, details, item)
         entry = lines.setdefault(key, [code, text, [], []])
         entry[2].append(host.name)
-        if outcome is None and found[0] == 'capacity_exceeded':
+        if outcome is None and found[0] == 'capacity_exceeded' and found[1]['capacity']:
             entry[3].append(found[1]['free'])
     by_code = {}
     for key, (code, text, hosts, frees) in lines.items():
@@ -330,6 +330,9 @@ def _dynamic_line(code, details, item):
             label = 'storage pool %s (GiB)' % name[5:]
         elif name.startswith('pci:'):
             label = 'PCI device %s' % name[4:]
+        if details['capacity'] == 0:
+            return (code, name, 0), '%s needs %s; the host has none%s' % (
+                label, _number(details['need']), ' (no active storage pool)' if name == 'DISK_GB' else '')
         return (code, name), '%s needs %s' % (label, _number(details['need']))
     if code in ('anti_affinity_full', 'affinity_full'):
         group = item.group(details['group'])

@@ -20,8 +20,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import fnmatch
-
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.policy.vm_hosts import HUGEPAGE_SIZES_KB, effective_inventory
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.policy.vm_spec import GROUP_KINDS
 
@@ -229,7 +227,7 @@ def rule_capacity(host, item):
             continue  # no inventory: the per-host verdict said whether that may be unconfirmed
         free = capacity - host.used.get(name, 0) - host.placed.get(name, 0)
         if amount > free + EPSILON:
-            return 'capacity_exceeded', {'class': name, 'need': amount, 'free': free}
+            return 'capacity_exceeded', {'class': name, 'need': amount, 'free': free, 'capacity': capacity}
     return None
 
 
@@ -425,10 +423,10 @@ def score(host, item, strategy):
     Soft group rules come first in both; ties go to the host name."""
     penalty, terms = soft_terms(host, item)
     used = utilizations(host, item)
-    highest = max(used.values()) if used else 0.0
+    highest = max([0.0] + list(used.values()))
     terms['utilization'] = dict((name, round(value, 4)) for name, value in sorted(used.items()))
     if strategy == 'pack':
         terms['host_in_use'] = host.in_use()
-        return (penalty, 0 if host.in_use() else 1, -highest, host.name), terms
+        return (penalty, 0 if host.in_use() else 1, 1.0 - highest, host.name), terms
     terms['highest_utilization'] = round(highest, 4)
     return (penalty, highest, host.name), terms
