@@ -194,10 +194,10 @@ def test_a_vm_that_fits_no_host_fails_the_play_with_its_reasons(core, tmp_path):
     assert rc == 2, output
     unplaced = _unplaced(_table(output))
     assert sorted(unplaced) == ['big01', 'tdx01']
-    assert [reason for reason in unplaced['big01'] if 'MEMORY_MB' in reason or 'memory' in reason], unplaced
+    assert all('needs 1048576 MiB of memory' in reason for reason in unplaced['big01']), unplaced
     # hv-tdx's own reserved memory (a host variable) leaves tdx01 nowhere to go.
-    assert [reason for reason in unplaced['tdx01'] if 'MEMORY_MB needs 2048' in reason], unplaced
-    _row(output, r'FAILED! => .*"msg": "2 of 6 VM\(s\) cannot be placed: big01 \(.+\), tdx01 \(.*MEMORY_MB needs 2048.*\); see the table '
+    assert [reason for reason in unplaced['tdx01'] if 'hv-tdx' in reason and 'needs 2048 MiB' in reason and 'hostcaps_reserved' in reason], unplaced
+    _row(output, r'FAILED! => .*"msg": "2 of 6 VM\(s\) cannot be placed: big01 \(.+\), tdx01 \(.*needs 2048 MiB.*\); see the table '
                  r'above\. Set placement_fail_on_unplaced to false to go on with the VMs that were placed\."')
     assert not os.path.exists(path)
 
