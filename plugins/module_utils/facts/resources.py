@@ -37,11 +37,21 @@ def _count(value):
 # -- per class: (total, used) or None when the total is unknown ----------------------
 
 
+def _domains_hold(facts, key, running_key):
+    """What the host's domains hold: every domain listed, defined or running (a stopped
+    domain takes its share again when it starts); the running total when only that is
+    known; 0 when the domains were not read."""
+    listed = dig(facts, 'virt_info', 'domains', 'list')
+    if isinstance(listed, list):
+        return sum(_count(domain.get(key)) or 0 for domain in listed if isinstance(domain, dict))
+    return _count(dig(facts, 'virt_info', 'domains', running_key)) or 0
+
+
 def vcpu(facts, sriov):
     total = _count(dig(facts, 'host_info', 'online_cpus'))
     if total is None:
         return None
-    return total, _count(dig(facts, 'virt_info', 'domains', 'vcpus_running')) or 0
+    return total, _domains_hold(facts, 'vcpus', 'vcpus_running')
 
 
 def pcpu(facts, sriov):
@@ -64,7 +74,7 @@ def memory_mb(facts, sriov):
     total = host_memory_mb(facts)
     if total is None:
         return None
-    return total, _count(dig(facts, 'virt_info', 'domains', 'memory_mb_running')) or 0
+    return total, _domains_hold(facts, 'memory_mb', 'memory_mb_running')
 
 
 def disk_gb(facts, sriov):

@@ -330,10 +330,13 @@ _QOS_POLICY = _mapping('a QoS policy', {
     'description': _DESCRIPTION,
 }, '{name: gold, cpu: {shares: 2048}}', required=('name',))
 
+_MEMBERS_EXAMPLE = "members: ['web-*']"
+
 _GROUP = _mapping('an affinity group', {
     'name': _text('name: web', non_empty=True),
     'hard': _flag('hard: true'),
     'max_per_host': _whole(1, 'max_per_host: 1'),
+    'members': _list_of(_text(_MEMBERS_EXAMPLE, non_empty=True), _MEMBERS_EXAMPLE),
 }, '{name: web, hard: true, max_per_host: 1}', required=('name',))
 
 _HOSTS_EXAMPLE = "hosts: [hv1, 'rack2-*']"
@@ -348,6 +351,7 @@ _PLACEMENT_POLICY = _mapping('a placement policy', {
     'hosts': _list_of(_text(_HOSTS_EXAMPLE, non_empty=True), _HOSTS_EXAMPLE),
     'affinity': _list_of(_GROUP, 'affinity: [{name: db, hard: false}]'),
     'anti_affinity': _list_of(_GROUP, 'anti_affinity: [{name: web, hard: true, max_per_host: 1}]'),
+    'allow_unconfirmed': _flag('allow_unconfirmed: false'),
     'description': _DESCRIPTION,
 }, '{name: default, strategy: spread}', required=('name',))
 
@@ -367,8 +371,23 @@ def _resource_class(problems, field, entry):
 
 def _placement_policy(problems, field, entry):
     _PLACEMENT_POLICY(problems, field, entry)
-    if isinstance(entry, dict):
-        _trait_conflicts(problems, field, entry)
+    if not isinstance(entry, dict):
+        return
+    _trait_conflicts(problems, field, entry)
+    # A VM joins a group by its name alone, so one name must mean one group.
+    seen = {}
+    for kind in ('affinity', 'anti_affinity'):
+        groups = entry.get(kind)
+        for index, group in enumerate(groups if isinstance(groups, (list, tuple)) else ()):
+            name = group.get('name') if isinstance(group, dict) else None
+            if not isinstance(name, str) or not name.strip():
+                continue
+            where = '%s.%s[%d].name' % (field, kind, index)
+            if name in seen:
+                problems.add(where, 'duplicate_name', 'group %s is also %s; a VM joins a group by name, so give each group '
+                             'its own name' % (short_repr(name), seen[name]))
+            else:
+                seen[name] = '%s.%s[%d]' % (field, kind, index)
 
 
 ENTRY_CHECKS = {

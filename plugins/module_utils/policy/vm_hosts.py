@@ -13,13 +13,15 @@ The VM comes resolved by ``vm_spec`` (defaults and resource class applied): ``{n
 memory_mb, disk_gb, arch, machine, virt_type, firmware, secure_boot, tpm,
 memory_encryption, cpu: {mode, model, features, dedicated}, hugepages, numa_nodes,
 sriov_vfs, pci_devices, disks, networks, required_traits, forbidden_traits, resources,
-placement_policy, qos_policy}``.
+placement_policy, qos_policy, groups, hosts, allocation_ratios, reserved}``, the placement
+policy's traits already among the VM's.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import fnmatch
 import re
 
 from collections.abc import Mapping
@@ -28,7 +30,9 @@ from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.fact_sh
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.facts_input import (
     SCHEMA_VERSION, as_list, dig, unwrap_host_facts,
 )
-from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.resources import derive_resources, host_memory_mb
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.resources import (
+    derive_resources, host_memory_mb, validate_allocation_ratios, validate_reserved,
+)
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.traits import (
     custom_trait_failure, derive_traits, evaluate_custom_traits, normalize_custom_traits, sriov_traits,
 )
@@ -47,6 +51,9 @@ MACHINE_VERSION_RE = re.compile(r'^(.+?)-\d+(\.\d+)+$')
 OWN_RULE_RESOURCES = ('SRIOV_NET_VF',)
 # Resource classes whose "used" counts only domains that sriov_facts saw.
 ASSIGNMENT_RESOURCES = ('PGPU',)
+# A host's own settings, read beside ansible_facts when hosts holds hostvars.
+OWN_RATIOS, OWN_RESERVED, OWN_CUSTOM = 'hostcaps_allocation_ratios', 'hostcaps_reserved', 'hostcaps_custom_resources'
+CUSTOM_RESOURCE_RE = re.compile(r'^CUSTOM_[A-Z0-9_]+$')
 
 _ABSENT = object()
 
@@ -226,7 +233,8 @@ class HostView:
     __slots__ = ('name', 'arch', 'guests', 'probes', 'families', 'default_machines', 'domcaps_null',
                  'memory_mb', 'online_cpus', 'page_sizes_kb', 'hugepages', 'cpu_model', 'cpu_features',
                  'cpu_features_complete', 'guest_features', 'sev_used', 'sriov_known', 'assignments_known', 'total_vfs',
-                 'free_vfs', 'pci', 'resources', 'pools', 'networks', 'traits', 'trait_failures', 'targets')
+                 'free_vfs', 'pci', 'resources', 'own_ratios', 'own_reserved', 'pools', 'networks', 'traits', 'trait_failures',
+                 'targets', 'cells', 'domains')
 
     def target(self, arch, machine, virt_type):
         key = (arch, machine, virt_type)
@@ -275,11 +283,15 @@ def read_host(name, data, custom_traits=None):
     view = HostView()
     view.name = name
     view.targets = {}
+    view.own_ratios, view.own_reserved, custom = _own_settings(path, data)
+    for resource, total in custom.items():
+        resources[resource] = {'total': total, 'reserved': 0, 'used': 0, 'allocation_ratio': 1.0}
     _read_virt(view, facts)
     _read_memory(view, facts)
     _read_cpu(view, facts)
     _read_sriov(view, sriov)
     _read_storage_and_network(view, facts)
+    _read_cells_and_domains(view, facts)
     view.resources = resources
     view.sev_used = _int(dig(view.resources, 'MEM_ENCRYPTION_CONTEXT', 'used')) or 0
     traits = facts.get('traits')
@@ -295,6 +307,49 @@ def read_host(name, data, custom_traits=None):
     view.traits = frozenset(traits)
     view.trait_failures = dict((trait, custom_trait_failure(trait, failure, name)) for trait, failure in failures.items())
     return view
+
+
+def _own_settings(path, data):
+    """The host's own allocation ratios, reserved amounts and custom resource inventory,
+    from its host variables beside ``ansible_facts`` (none when ``data`` is only facts)."""
+    if not isinstance(data.get('ansible_facts'), Mapping):
+        return {}, {}, {}
+    try:
+        ratios = validate_allocation_ratios(data.get(OWN_RATIOS))
+        reserved = validate_reserved(data.get(OWN_RESERVED))
+    except ValueError as exc:
+        raise ValueError('%s.%s' % (path, str(exc).replace('allocation_ratios', OWN_RATIOS, 1).replace('reserved', OWN_RESERVED, 1)))
+    custom = data.get(OWN_CUSTOM)
+    if custom is None:
+        return ratios, reserved, {}
+    if not isinstance(custom, Mapping):
+        raise ValueError('%s.%s: expected a mapping of CUSTOM_ resource class to its total, e.g. {CUSTOM_NVME_SLOT: 4}, got %s'
+                         % (path, OWN_CUSTOM, type_name(custom)))
+    for key, value in custom.items():
+        if not isinstance(key, str) or not CUSTOM_RESOURCE_RE.match(key):
+            raise ValueError('%s.%s: %s is not a CUSTOM_[A-Z0-9_]+ resource class; the standard classes come from the facts'
+                             % (path, OWN_CUSTOM, short_repr(key)))
+        if _int(value) is None or value < 0:
+            raise ValueError('%s.%s.%s: expected a whole number >= 0, got %s' % (path, OWN_CUSTOM, key, describe(value)))
+    return ratios, reserved, dict(custom)
+
+
+def effective_inventory(view, ratios=None, reserved=None):
+    """``{class: (capacity, used)}`` of a host for a placement policy: the policy's
+    ``allocation_ratios`` and ``reserved`` where it sets a class, else the host's own
+    (hostcaps_allocation_ratios, hostcaps_reserved), else the facts' (1.0 and 0).
+    ``capacity`` is ``(total - reserved) * allocation_ratio``."""
+    found = {}
+    for name, inventory in view.resources.items():
+        ratio = (ratios or {}).get(name, view.own_ratios.get(name, inventory['allocation_ratio']))
+        kept = (reserved or {}).get(name, view.own_reserved.get(name, inventory['reserved']))
+        found[name] = ((inventory['total'] - kept) * ratio, inventory['used'])
+    return found
+
+
+def host_allowed(patterns, host):
+    """True when a placement policy's ``hosts`` patterns admit ``host`` (no patterns: any)."""
+    return not patterns or any(fnmatch.fnmatchcase(str(host), pattern) for pattern in patterns)
 
 
 def _missing_facts(data):
@@ -437,6 +492,29 @@ def _pci_id(value):
     return text[2:] if text.startswith('0x') else text
 
 
+def _read_cells_and_domains(view, facts):
+    """NUMA cells as ``[(id, cpus, total_mb, {page size_kb: free pages})]`` (None when the
+    facts list none) and the domains as ``{name: active}`` (None when not read)."""
+    cells = dig(facts, 'memory_info', 'cells')
+    view.cells = None
+    if isinstance(cells, list) and cells:
+        view.cells = []
+        for cell in cells:
+            if not isinstance(cell, dict):
+                continue
+            pages = {}
+            for page in as_list(cell.get('pages')):
+                if isinstance(page, dict) and _int(page.get('size_kb')):
+                    pages[page['size_kb']] = _int(page.get('free'))
+            cpus = cell.get('cpus')
+            view.cells.append((cell.get('id'), len(cpus) if isinstance(cpus, list) else None, _int(cell.get('total_mb')), pages))
+    listed = dig(facts, 'virt_info', 'domains', 'list')
+    view.domains = None
+    if isinstance(listed, list):
+        view.domains = dict((domain['name'], _tri(domain.get('active'))) for domain in listed
+                            if isinstance(domain, dict) and isinstance(domain.get('name'), str))
+
+
 def _read_storage_and_network(view, facts):
     pools = dig(facts, 'storage_info', 'pools')
     view.pools = None
@@ -525,7 +603,7 @@ class Request:
     __slots__ = ('arch', 'machine', 'virt_type', 'vcpus', 'memory_mb', 'firmware', 'secure_boot', 'tpm',
                  'encryption', 'cpu_mode', 'cpu_model', 'cpu_features', 'dedicated', 'hugepages', 'pages_needed',
                  'page_kb', 'vfs_needed', 'vfs_field', 'pci', 'resources', 'disks', 'pool_need', 'networks',
-                 'required_traits', 'forbidden_traits', 'rules')
+                 'required_traits', 'forbidden_traits', 'hosts', 'policy', 'ratios', 'reserved', 'rules')
 
 
 def compile_request(vm):
@@ -560,8 +638,10 @@ def compile_request(vm):
     req.networks = list(vm.get('networks') or ())
     req.required_traits = list(vm.get('required_traits') or ())
     req.forbidden_traits = list(vm.get('forbidden_traits') or ())
+    req.hosts, req.policy = list(vm.get('hosts') or ()), vm.get('placement_policy')
+    req.ratios, req.reserved = dict(vm.get('allocation_ratios') or {}), dict(vm.get('reserved') or {})
     wanted = (
-        (True, rule_target), (True, rule_vcpus), (True, rule_memory),
+        (req.hosts, rule_hosts), (True, rule_target), (True, rule_vcpus), (True, rule_memory),
         (req.firmware == 'efi', rule_efi), (req.firmware == 'bios', rule_bios),
         (req.secure_boot, rule_secure_boot), (req.tpm, rule_tpm), (req.encryption, rule_memory_encryption),
         (True, rule_cpu_mode), (req.cpu_features, rule_cpu_features), (req.dedicated, rule_dedicated_cpus),
@@ -619,10 +699,19 @@ def rule_memory(view, target, req):
     if view.memory_mb is None:
         return _unknown('memory_exceeds_host', 'memory_mb', '%d MiB of memory: the facts give no host memory size '
                         '(memory_info.total_mb and host_info.memory_mb are null)' % req.memory_mb)
-    if req.memory_mb > view.memory_mb:
-        return _fail('memory_exceeds_host', 'memory_mb', 'needs %d MiB of memory; the host has %d MiB in all'
-                     % (req.memory_mb, view.memory_mb))
+    kept = req.reserved.get('MEMORY_MB', view.own_reserved.get('MEMORY_MB', 0))
+    if req.memory_mb > view.memory_mb - kept:
+        return _fail('memory_exceeds_host', 'memory_mb', 'needs %d MiB of memory; the host has %d MiB in all%s'
+                     % (req.memory_mb, view.memory_mb, ', %d MiB of them reserved (%s)' % (
+                         kept, 'placement policy %s' % req.policy if 'MEMORY_MB' in req.reserved else OWN_RESERVED) if kept else ''))
     return None
+
+
+def rule_hosts(view, target, req):
+    if host_allowed(req.hosts, view.name):
+        return None
+    return _fail('host_not_in_policy', 'placement_policy', 'placement policy %s allows only the hosts %s'
+                 % (req.policy, _names(req.hosts)))
 
 
 def rule_efi(view, target, req):
@@ -890,14 +979,16 @@ def rule_pci_devices(view, target, req):
 
 def rule_resources(view, target, req):
     outcomes = []
+    inventories = effective_inventory(view, req.ratios, req.reserved)
     for name, amount in req.resources:
         field = 'resources.%s' % name
         inventory = view.resources.get(name)
         if inventory is None:
-            outcomes.append(_unknown('resource_insufficient', field, '%s %s: the facts give no %s inventory' % (amount, name, name)))
+            outcomes.append(_unknown('resource_insufficient', field, '%s %s: the facts give no %s inventory%s' % (
+                amount, name, name, ' (give it with the host variable %s)' % OWN_CUSTOM if name.startswith('CUSTOM_') else '')))
             continue
-        capacity = (inventory['total'] - inventory['reserved']) * inventory['allocation_ratio']
-        left = capacity - inventory['used']
+        capacity, used = inventories[name]
+        left = capacity - used
         if left < amount:
             return _fail('resource_insufficient', field, 'needs %s %s; %s left (total %s, used %s)'
                          % (amount, name, _plain(left), inventory['total'], inventory['used']))
@@ -1070,6 +1161,11 @@ class HostIndex:
         """``[(host, trait, message)]`` of the custom trait queries that failed on a
         host's facts; those traits are unknown on that host."""
         return [(view.name, trait, view.trait_failures[trait]) for view in self._views for trait in sorted(view.trait_failures)]
+
+    @property
+    def views(self):
+        """The ``HostView`` of every host with facts, in host name order."""
+        return self._views
 
     def view(self, host):
         """The ``HostView`` of ``host`` (for diagnostics); KeyError when unknown."""

@@ -38,12 +38,15 @@ NO_TPM_ARCHES = ('s390x',)
 
 FIELDS = ('name', 'resource_class', 'vcpus', 'memory_mb', 'disk_gb', 'arch', 'machine', 'virt_type', 'firmware', 'secure_boot',
           'tpm', 'memory_encryption', 'cpu', 'hugepages', 'numa_nodes', 'sriov_vfs', 'pci_devices', 'disks', 'networks',
-          'required_traits', 'forbidden_traits', 'placement_policy', 'qos_policy')
+          'required_traits', 'forbidden_traits', 'placement_policy', 'qos_policy', 'groups')
 CPU_FIELDS = ('mode', 'model', 'features', 'dedicated')
 PCI_FIELDS = ('vendor', 'device', 'count')
 DISK_FIELDS = ('size_gb', 'bus', 'pool')
 NETWORK_FIELDS = ('network', 'model')
 SIZED = (('vcpus', 1), ('memory_mb', 64), ('disk_gb', 0))
+# The placement policy of a VM that names none, when the catalog has one by this name.
+DEFAULT_POLICY = 'default'
+GROUP_KINDS = ('affinity', 'anti_affinity')
 
 
 def problem(vm, field, code, message, severity='error', hosts=None):
@@ -278,6 +281,33 @@ def _catalog_name(checker, vm, key, known, section):
     return None
 
 
+def policy_groups(policy):
+    """``{name: (kind, group)}`` of a placement policy's affinity and anti-affinity groups."""
+    found = {}
+    for kind in GROUP_KINDS:
+        for group in (policy or {}).get(kind) or ():
+            found.setdefault(group['name'], (kind, group))
+    return found
+
+
+def _groups(checker, vm, policy_name, policy):
+    known = policy_groups(policy)
+    names = []
+    for position, name in enumerate(checker.items(vm, 'groups')):
+        field = 'groups[%d]' % position
+        if not isinstance(name, str) or not name.strip():
+            checker.add(field, 'wrong_type', '%s must be the name of a group, got %s' % (field, describe(name)))
+        elif name not in known:
+            where = 'placement policy %s' % short_repr(policy_name) if policy_name else 'no placement policy (and the catalog has none named default)'
+            close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6) if len(name) <= 64 else None
+            checker.add(field, 'unknown_group', 'group %s is not an affinity or anti_affinity group of %s%s' % (
+                short_repr(name), where, '; did you mean %r?' % close[0] if close else (
+                    '; its groups: %s' % ', '.join(sorted(known)) if known else '; define the group in the policy')))
+        elif name not in names:
+            names.append(name)
+    return names
+
+
 # --------------------------------------------------------------------------- contradictions
 
 def _contradictions(checker, vm):
@@ -317,7 +347,7 @@ def _contradictions(checker, vm):
                     % (vm['memory_mb'], vm['hugepages'], page))
     both = sorted(set(vm['required_traits']) & set(vm['forbidden_traits']))
     if both:
-        checker.add('forbidden_traits', 'trait_required_and_forbidden', '%s both required and forbidden (resource class included)'
+        checker.add('forbidden_traits', 'trait_required_and_forbidden', '%s both required and forbidden (resource class and placement policy included)'
                     % ', '.join(both))
     sized = sum(disk['size_gb'] for disk in vm['disks'])
     if vm['disk_gb'] and sized > vm['disk_gb']:
@@ -364,11 +394,25 @@ def check_vm(vm, index, catalog, problems):
         'pci_devices': _pci_devices(checker, vm),
         'disks': _disks(checker, vm, resolved['disk_gb']),
         'networks': _networks(checker, vm),
-        'required_traits': sorted(set(_traits(checker, vm, 'required_traits')) | set(rclass.get('required_traits') or ())),
-        'forbidden_traits': sorted(set(_traits(checker, vm, 'forbidden_traits')) | set(rclass.get('forbidden_traits') or ())),
         'resources': dict(rclass.get('resources') or {}),
-        'placement_policy': _catalog_name(checker, vm, 'placement_policy', catalog.placement_policies, 'hostcaps_placement_policies'),
         'qos_policy': _catalog_name(checker, vm, 'qos_policy', catalog.qos_policies, 'hostcaps_qos_policies'),
+    })
+    policy_name = _catalog_name(checker, vm, 'placement_policy', catalog.placement_policies, 'hostcaps_placement_policies')
+    if vm.get('placement_policy') is None and DEFAULT_POLICY in catalog.placement_policies:
+        policy_name = DEFAULT_POLICY
+    policy = catalog.placement_policies.get(policy_name) or {}
+    resolved.update({
+        'required_traits': sorted(set(_traits(checker, vm, 'required_traits')) | set(rclass.get('required_traits') or ())
+                                  | set(policy.get('required_traits') or ())),
+        'forbidden_traits': sorted(set(_traits(checker, vm, 'forbidden_traits')) | set(rclass.get('forbidden_traits') or ())
+                                   | set(policy.get('forbidden_traits') or ())),
+        'placement_policy': policy_name,
+        'groups': _groups(checker, vm, policy_name, policy),
+        # What the host-side checks take from the policy: where the VM may go, and the
+        # resources kept back on every host.
+        'hosts': list(policy.get('hosts') or ()),
+        'allocation_ratios': dict(policy.get('allocation_ratios') or {}),
+        'reserved': dict(policy.get('reserved') or {}),
     })
     if checker.errors:
         return None

@@ -38,8 +38,14 @@ def _catalog(catalog, problems):
     return index_catalog(catalog)
 
 
-def _signature(vm):
-    return json.dumps(dict((key, value) for key, value in vm.items() if key != 'name'), sort_keys=True)
+# Fields that do not change what a VM asks of a host.
+UNCHECKED_FIELDS = ('name', 'groups')
+
+
+def signature(vm):
+    """The part of a resolved VM that host checks read, as a string: VMs that share it
+    share every verdict."""
+    return json.dumps(dict((key, value) for key, value in vm.items() if key not in UNCHECKED_FIELDS), sort_keys=True)
 
 
 def _verdict(index, vm, detail):
@@ -105,6 +111,59 @@ def _host_problems(index, gathered, problems):
     return True
 
 
+class Checked(object):
+    """What validation leaves for the deciding engines: the problems so far, the resolved
+    VMs (None where a VM has errors), the names used twice, and the index of the hosts
+    (None without ``hosts``, or when no host has facts)."""
+
+    __slots__ = ('problems', 'resolved', 'duplicates', 'index', 'catalog')
+
+
+def check_input(vms, catalog=None, hosts=None, detail='first', gathered=None):
+    """The VMs on their own and the hosts read, without the verdicts against hosts."""
+    if not isinstance(vms, list):
+        raise InputError('the VM definitions must be a list of mappings, got %s; pass a list such as hostcaps_vms'
+                         % type_name(vms))
+    if detail not in DETAILS:
+        raise InputError('detail must be %s, got %s' % (' or '.join(DETAILS), describe(detail)))
+    if gathered is not None and not isinstance(gathered, dict):
+        raise InputError('gathered must map host names to the registered result of the task that gathers their facts, got %s'
+                         % type_name(gathered))
+    checked = Checked()
+    checked.problems = []
+    index_of_catalog = checked.catalog = _catalog(catalog, checked.problems)
+    checked.resolved = [check_vm(vm, position, index_of_catalog, checked.problems) for position, vm in enumerate(vms)]
+    checked.duplicates = duplicate_names(vms, checked.problems)
+    checked.index = None
+    if hosts is None:
+        return checked
+    if not isinstance(hosts, dict):
+        raise InputError('hosts must map host names to their facts (hostvars[host].ansible_facts), got %s'
+                         % type_name(hosts))
+    try:
+        index = HostIndex(hosts, index_of_catalog.hardware_traits)
+    except ValueError as exc:
+        raise InputError(str(exc))
+    if _host_problems(index, gathered, checked.problems):
+        checked.index = index
+    return checked
+
+
+def add_verdicts(checked, detail='first'):
+    """Appends the verdict of every checkable VM against the hosts to the problems."""
+    verdicts = {}
+    for vm in checked.resolved:
+        if vm is None or vm['name'] in checked.duplicates:
+            continue
+        key = signature(vm)
+        if key not in verdicts:
+            verdicts[key] = _verdict(checked.index, vm, detail)
+        found = verdicts[key]
+        if found is not None:
+            code, message, severity, per_host = found
+            checked.problems.append(problem(vm['name'], 'hosts', code, message, severity, dict(per_host)))
+
+
 def validate_vms(vms, catalog=None, hosts=None, detail='first', gathered=None):
     """Problems of ``vms`` (a list of VM definitions); an empty list means valid.
 
@@ -116,38 +175,7 @@ def validate_vms(vms, catalog=None, hosts=None, detail='first', gathered=None):
     gathers its facts, to say why a host has none. Raises InputError for input that
     cannot be validated at all (the message names the path).
     """
-    if not isinstance(vms, list):
-        raise InputError('the VM definitions must be a list of mappings, got %s; pass a list such as hostcaps_vms'
-                         % type_name(vms))
-    if detail not in DETAILS:
-        raise InputError('detail must be %s, got %s' % (' or '.join(DETAILS), describe(detail)))
-    if gathered is not None and not isinstance(gathered, dict):
-        raise InputError('gathered must map host names to the registered result of the task that gathers their facts, got %s'
-                         % type_name(gathered))
-    problems = []
-    index_of_catalog = _catalog(catalog, problems)
-    resolved = [check_vm(vm, position, index_of_catalog, problems) for position, vm in enumerate(vms)]
-    duplicates = duplicate_names(vms, problems)
-    if hosts is None:
-        return problems
-    if not isinstance(hosts, dict):
-        raise InputError('hosts must map host names to their facts (hostvars[host].ansible_facts), got %s'
-                         % type_name(hosts))
-    try:
-        index = HostIndex(hosts, index_of_catalog.hardware_traits)
-    except ValueError as exc:
-        raise InputError(str(exc))
-    if not _host_problems(index, gathered, problems):
-        return problems
-    verdicts = {}
-    for vm in resolved:
-        if vm is None or vm['name'] in duplicates:
-            continue
-        signature = _signature(vm)
-        if signature not in verdicts:
-            verdicts[signature] = _verdict(index, vm, detail)
-        found = verdicts[signature]
-        if found is not None:
-            code, message, severity, per_host = found
-            problems.append(problem(vm['name'], 'hosts', code, message, severity, dict(per_host)))
-    return problems
+    checked = check_input(vms, catalog, hosts, detail, gathered)
+    if checked.index is not None:
+        add_verdicts(checked, detail)
+    return checked.problems

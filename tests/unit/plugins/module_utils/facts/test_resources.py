@@ -27,8 +27,13 @@ def saved_pool(active=True):
     return parse_pool(read_fixture(TESTDRIVER_POOL), active=active, autostart=False, persistent=True)
 
 
-def running(vcpus, memory_mb):
-    return {'defined': 1, 'running': 1, 'vcpus_running': vcpus, 'memory_mb_running': memory_mb, 'list': []}
+def domains(*listed):
+    """``virt_info.domains`` as collect.py reads it, from ``(name, active, vcpus, memory_mb)``."""
+    entries = [{'name': name, 'uuid': '00000000-0000-0000-0000-%012d' % index, 'active': active, 'persistent': True,
+                'vcpus': vcpus, 'memory_mb': memory_mb} for index, (name, active, vcpus, memory_mb) in enumerate(listed)]
+    running = [entry for entry in entries if entry['active']]
+    return {'defined': len(entries), 'running': len(running), 'vcpus_running': sum(e['vcpus'] for e in running),
+            'memory_mb_running': sum(e['memory_mb'] for e in running), 'list': entries}
 
 
 @pytest.fixture(scope='module')
@@ -48,8 +53,20 @@ def test_vcpu_used_is_zero_when_domains_are_unknown(milan):
 
 
 def test_vcpu_used_counts_running_guests():
-    resources = derive_resources(facts_from(MILAN, domains=running(3, 4096)))
+    resources = derive_resources(facts_from(MILAN, domains=domains(('web01', True, 3, 4096))))
     assert resources['VCPU']['used'] == 3
+
+
+def test_a_defined_domain_that_is_stopped_holds_its_share_too():
+    resources = derive_resources(facts_from(MILAN, domains=domains(('web01', True, 3, 4096), ('db01', False, 2, 1024))))
+    assert (resources['VCPU']['used'], resources['MEMORY_MB']['used']) == (5, 5120)
+
+
+def test_without_the_domain_list_the_running_totals_count():
+    listed = domains(('web01', True, 3, 4096), ('db01', False, 2, 1024))
+    del listed['list']
+    resources = derive_resources(facts_from(MILAN, domains=listed))
+    assert (resources['VCPU']['used'], resources['MEMORY_MB']['used']) == (3, 4096)
 
 
 def test_memory_total_is_the_cells_memory(milan):
@@ -57,7 +74,7 @@ def test_memory_total_is_the_cells_memory(milan):
 
 
 def test_memory_used_counts_running_guests():
-    resources = derive_resources(facts_from(MILAN, domains=running(3, 4096)))
+    resources = derive_resources(facts_from(MILAN, domains=domains(('web01', True, 3, 4096))))
     assert resources['MEMORY_MB']['used'] == 4096
 
 

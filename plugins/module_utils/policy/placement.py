@@ -1,0 +1,360 @@
+# -*- coding: utf-8 -*-
+# Copyright: virtumancer.hostcaps contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Placement of a batch of VMs on the hosts whose facts are known; the engine behind the
+``vm_place`` filter (docs/placement.md).
+
+1. Validation exactly as ``vm_validate`` does it (vm_validate.check_input, add_verdicts):
+   a host is admissible for a VM only when its per-host verdict passes, or cannot confirm
+   and the VM's placement policy says ``allow_unconfirmed``.
+2. The model (placement_model): hosts with what their domains hold, and items.
+3. An engine places the items: placement_heuristic (default) or placement_cpsat.
+4. The answer: placements with the score terms that chose each host, unplaced VMs with
+   their reasons summarised over the hosts, each host's projected usage.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import fnmatch
+import time
+
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.policy import placement_heuristic
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.policy.placement_model import (
+    BUILTIN_POLICY, HostState, Item, Policy, fits, score,
+)
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.policy.vm_hosts import PASS, UNKNOWN, compile_request, evaluate
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.policy.vm_validate import InputError, add_verdicts, check_input, signature
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.plain import describe, short_repr
+
+ENGINES = ('heuristic', 'cp-sat')
+MAX_TIME_LIMIT = 3600
+# Distinct messages of one code shown before they are summed up as one line.
+MESSAGES_PER_CODE = 3
+
+
+def _check_options(engine, time_limit):
+    if engine not in ENGINES:
+        raise InputError('engine must be %s, got %s' % (' or '.join(ENGINES), describe(engine)))
+    if isinstance(time_limit, bool) or not isinstance(time_limit, (int, float)) or not 0 < time_limit <= MAX_TIME_LIMIT:
+        raise InputError('time_limit must be a number of seconds above 0 and at most %d, got %s; e.g. time_limit=10'
+                         % (MAX_TIME_LIMIT, describe(time_limit)))
+
+
+def place_vms(vms, catalog=None, hosts=None, engine='heuristic', time_limit=10, gathered=None):
+    """The placement of ``vms`` on ``hosts`` (host -> hostvars[host] or its facts), as
+    ``{placements, unplaced, hosts, problems, engine, summary}``. Raises InputError for
+    input that cannot be placed at all (the message names it)."""
+    _check_options(engine, time_limit)
+    if hosts is None:
+        raise InputError('hosts is required: map each host name to hostvars[host] (or its ansible_facts)')
+    started = time.time()
+    checked = check_input(vms, catalog, hosts, 'first', gathered)
+    if checked.index is not None:
+        add_verdicts(checked)
+    policies = _policies(checked.catalog)
+    resolved = [vm for vm in checked.resolved if vm is not None and vm['name'] not in checked.duplicates]
+    states = [HostState(view, order) for order, view in enumerate(checked.index.views)] if checked.index else []
+    existing = _existing(resolved, states)
+    member_hosts = _groups_on_hosts(resolved, states, policies)
+    items = _items(resolved, existing, states, policies, checked.index)
+    status = 'heuristic'
+    if engine == 'cp-sat':
+        from ansible_collections.virtumancer.hostcaps.plugins.module_utils.policy import placement_cpsat
+        placed, status = placement_cpsat.solve(items, states, member_hosts, time_limit)
+    else:
+        placed = placement_heuristic.Placement()
+        for strategy in ('pack', 'spread'):
+            chosen = [item for item in items if item.policy.strategy == strategy]
+            placement_heuristic.place(chosen, states, strategy, member_hosts, placed)
+    answer = _answer(vms, checked, resolved, existing, items, placed, states, member_hosts, policies)
+    answer['engine'] = {'requested': engine, 'used': engine, 'status': status, 'seconds': round(time.time() - started, 3)}
+    return answer
+
+
+# -- building the model ----------------------------------------------------------------
+
+
+def _policies(catalog):
+    found = dict((name, Policy(name, entry)) for name, entry in catalog.placement_policies.items())
+    if BUILTIN_POLICY not in found:
+        found[BUILTIN_POLICY] = Policy(BUILTIN_POLICY, {})
+    return found
+
+
+def _existing(resolved, states):
+    """VM name -> the host where a domain of that name already is (the first by name)."""
+    found = {}
+    names = set(vm['name'] for vm in resolved)
+    for host in states:
+        for domain in host.view.domains or ():
+            if domain in names and domain not in found:
+                found[domain] = host
+    return found
+
+
+def _groups_on_hosts(resolved, states, policies):
+    """Counts on every host the existing members of each group: domains whose name
+    matches a member pattern of the group, or that are a VM of the batch joining it.
+    Returns group -> the hosts holding members."""
+    patterns, joining = {}, {}
+    for policy in policies.values():
+        for name, group in policy.groups.items():
+            patterns.setdefault(name, set()).update(group.members)
+    for vm in resolved:
+        for name in vm['groups']:
+            joining.setdefault(name, set()).add(vm['name'])
+    member_hosts = {}
+    for host in states:
+        domains = host.view.domains or {}
+        for name in set(patterns) | set(joining):
+            members = [domain for domain in domains if domain in joining.get(name, ())
+                       or any(fnmatch.fnmatchcase(domain, pattern) for pattern in patterns.get(name, ()))]
+            if members:
+                host.groups[name] = len(members)
+                member_hosts.setdefault(name, set()).add(host.name)
+    return member_hosts
+
+
+def _policy_of(policies):
+    def policy_of(vm):
+        return policies[vm['placement_policy'] or BUILTIN_POLICY]
+    return policy_of
+
+
+def _bundles(movable, policies):
+    """The VMs as lists placed in one go: the members of a hard affinity group together
+    (in blocks of its max_per_host), every other VM on its own."""
+    bundled, bundles = set(), []
+    for vm in movable:
+        if vm['name'] in bundled:
+            continue
+        policy = policies[vm['placement_policy'] or BUILTIN_POLICY]
+        group = next((policy.groups[name] for name in sorted(vm['groups'])
+                      if policy.groups[name].kind == 'affinity' and policy.groups[name].hard), None)
+        if group is None:
+            bundles.append([vm])
+            continue
+        members = [other for other in movable if group.name in other['groups'] and other['name'] not in bundled]
+        block = group.max_per_host or len(members)
+        for start in range(0, len(members), block):
+            bundles.append(members[start:start + block])
+        bundled.update(other['name'] for other in members)
+    return bundles
+
+
+def _items(resolved, existing, states, policies, index):
+    """The items to place, each with its admissible hosts and, for the others, why not."""
+    if index is None:
+        return []
+    movable = sorted((vm for vm in resolved if vm['name'] not in existing), key=lambda vm: vm['name'])
+    verdicts = {}
+    by_name = dict((host.name, host) for host in states)
+    items = []
+    for vms in _bundles(movable, policies):
+        item = Item(vms, _policy_of(policies))
+        per_host = dict((host.name, None) for host in states)
+        for vm in vms:
+            key = signature(vm)
+            if key not in verdicts:
+                req = compile_request(vm)
+                verdicts[key] = [(host, evaluate(host.view, req)) for host in states]
+            allow = policies[vm['placement_policy'] or BUILTIN_POLICY].allow_unconfirmed
+            for host, outcome in verdicts[key]:
+                if per_host[host.name] is not None or outcome[0] == PASS:
+                    continue
+                if outcome[0] == UNKNOWN and allow:
+                    item.unconfirmed.setdefault(host.name, outcome)
+                    continue
+                per_host[host.name] = outcome
+        item.verdicts = dict((name, outcome) for name, outcome in per_host.items() if outcome is not None)
+        item.feasible = [by_name[name] for name in sorted(by_name) if name not in item.verdicts]
+        items.append(item)
+    return items
+
+
+# -- the answer ------------------------------------------------------------------------
+
+
+def _answer(vms, checked, resolved, existing, items, placed, states, member_hosts, policies):
+    placements, unplaced = [], []
+    for vm in resolved:
+        host = existing.get(vm['name'])
+        if host is not None:
+            host.vms.append(vm['name'])
+            placements.append({'vm': vm['name'], 'host': host.name, 'policy': vm['placement_policy'] or BUILTIN_POLICY,
+                               'existing': True, 'numa': None,
+                               'why': {'existing': True, 'message': 'a domain named %s is already defined on %s; it stays there'
+                                                                    % (vm['name'], host.name)}})
+    for item in items:
+        host = placed.host_of.get(id(item))
+        if host is None:
+            reasons, codes = _reasons(item, states, member_hosts)
+            for name in item.names:
+                unplaced.append({'vm': name, 'policy': item.policy.name, 'reasons': reasons, 'codes': codes})
+            continue
+        terms = placed.terms.get(id(item))
+        if terms is None:
+            dummy, terms = score(host, item, item.policy.strategy)
+        layout = placed.layout.get(id(item)) or [None] * len(item.vms)
+        for vm, cells in zip(item.vms, layout):
+            why = {'strategy': item.policy.strategy, 'terms': terms, 'admissible_hosts': len(item.feasible)}
+            if len(item.names) > 1:
+                why['together_with'] = [name for name in item.names if name != vm['name']]
+            if host.name in item.unconfirmed:
+                why['unconfirmed'] = item.unconfirmed[host.name][3]
+            placements.append({'vm': vm['name'], 'host': host.name, 'policy': item.policy.name, 'existing': False,
+                               'numa': _numa(vm, item, cells, host), 'why': why})
+    unplaced.extend(_invalid(vms, checked))
+    placements.sort(key=lambda entry: entry['vm'])
+    unplaced.sort(key=lambda entry: entry['vm'])
+    used = set(entry['host'] for entry in placements)
+    return {
+        'placements': placements,
+        'unplaced': unplaced,
+        'hosts': dict((host.name, _usage(host, policies)) for host in states),
+        'problems': checked.problems,
+        'summary': {'vms': len(vms), 'placed': len(placements), 'existing': len(existing), 'unplaced': len(unplaced),
+                    'hosts_used': len(used)},
+    }
+
+
+def _numa(vm, item, cells, host):
+    if not cells:
+        return None
+    nodes = item.numa[item.vms.index(vm)]
+    found = []
+    for node, index in cells:
+        memory, cpus, page_kb, pages = nodes[node]
+        found.append({'guest_node': node, 'host_cell': host.cells[index].id, 'memory_mb': memory, 'pinned_cpus': cpus,
+                      'page_kb': page_kb, 'pages': pages})
+    return found
+
+
+def _invalid(vms, checked):
+    """Unplaced entries of the VMs that validation refused on their own."""
+    found = []
+    for position, vm in enumerate(vms):
+        if checked.resolved[position] is not None and checked.resolved[position]['name'] not in checked.duplicates:
+            continue
+        label = checked.resolved[position]['name'] if checked.resolved[position] else None
+        if label is None:
+            name = vm.get('name') if isinstance(vm, dict) else None
+            label = name if isinstance(name, str) and any(p['vm'] == name for p in checked.problems) else 'vms[%d]' % position
+        messages = [p['message'] for p in checked.problems if p['vm'] == label and p['severity'] == 'error']
+        found.append({'vm': label, 'policy': None, 'codes': {'invalid': 1},
+                      'reasons': ['invalid: %s' % ('; '.join(messages[:5]) or 'see problems')]})
+    return found
+
+
+def _usage(host, policies):
+    own = [policies[BUILTIN_POLICY]]
+    used_policies = sorted(host.policies, key=lambda p: p.name) or own
+    resources = {}
+    for name in sorted(set(host.capacity(own[0])) | set(host.placed)):
+        capacity = host.limit(name, used_policies)
+        if (':' in name or not capacity) and not host.placed.get(name):
+            continue  # devices and pools the batch does not use, classes the host has none of
+        used, placed = host.used.get(name, 0), host.placed.get(name, 0)
+        resources[name] = {
+            'capacity': _number(capacity), 'used': _number(used), 'placed': _number(placed),
+            'free': None if capacity is None else _number(capacity - used - placed),
+            'utilization': round((used + placed) / float(capacity), 4) if capacity else None,
+        }
+    return {'resources': resources, 'vms': sorted(host.vms)}
+
+
+def _number(value):
+    if value is None:
+        return None
+    return int(value) if float(value).is_integer() else round(value, 2)
+
+
+# -- why a VM found no host ------------------------------------------------------------
+
+
+def _reasons(item, states, member_hosts):
+    """``(reasons, codes)``: one line per kind of refusal with the number of hosts, the
+    most common first, and ``{code: hosts}``."""
+    lines = {}
+    for host in states:
+        outcome = item.verdicts.get(host.name)
+        if outcome is not None:
+            verdict, code, field, message = outcome
+            key = (code, message)
+            text = message if verdict != UNKNOWN else '%s; placement policy %s does not allow unconfirmed hosts (allow_unconfirmed: true would)' % (
+                message, item.policy.name)
+        else:
+            found = fits(host, item, member_hosts)
+            if found is None:
+                continue  # not reached: the engines leave nothing unplaced that fits
+            code, details = found
+            key, text = _dynamic_line(code, details, item)
+        entry = lines.setdefault(key, [code, text, [], []])
+        entry[2].append(host.name)
+        if outcome is None and found[0] == 'capacity_exceeded':
+            entry[3].append(found[1]['free'])
+    by_code = {}
+    for key, (code, text, hosts, frees) in lines.items():
+        by_code.setdefault(code, []).append((key, text, hosts, frees))
+    rows = []
+    for code, entries in by_code.items():
+        if len(entries) > MESSAGES_PER_CODE and code != 'capacity_exceeded':
+            hosts = sorted(h for entry in entries for h in entry[2])
+            rows.append((len(hosts), code, '%s: %s, e.g. %s' % (_hosts(hosts), code, entries[0][1])))
+            continue
+        for key, text, hosts, frees in entries:
+            if frees:
+                text = '%s, most free %s' % (text, _number(max(frees)))
+            rows.append((len(hosts), code, '%s: %s' % (_hosts(sorted(hosts)), text)))
+    rows.sort(key=lambda row: (-row[0], row[1], row[2]))
+    if not states:
+        return ['no host has facts to place it on'], {'no_host_facts': 1}
+    codes = {}
+    for key, (code, text, hosts, frees) in lines.items():
+        codes[code] = codes.get(code, 0) + len(hosts)
+    return [row[2] for row in rows], codes
+
+
+def _hosts(names):
+    shown = ', '.join(names[:5]) + (', ...' if len(names) > 5 else '')
+    return '%d host%s (%s)' % (len(names), '' if len(names) == 1 else 's', shown)
+
+
+def _dynamic_line(code, details, item):
+    if code == 'capacity_exceeded':
+        name = details['class']
+        label = name
+        if name.startswith('pool:'):
+            label = 'storage pool %s (GiB)' % name[5:]
+        elif name.startswith('pci:'):
+            label = 'PCI device %s' % name[4:]
+        return (code, name), '%s needs %s' % (label, _number(details['need']))
+    if code in ('anti_affinity_full', 'affinity_full'):
+        group = item.group(details['group'])
+        return (code, details['group'], details['here']), '%s already has %d here (max %d per host)%s' % (
+            group.describe().split(' (max')[0], details['here'], details['max'],
+            ', adding %d together' % details['adding'] if details['adding'] > 1 else '')
+    if code == 'affinity_elsewhere':
+        return (code, details['group']), 'hard affinity group %s has its members on %s' % (details['group'], ', '.join(details['hosts']))
+    if code == 'numa_no_fit':
+        if not details['cells']:
+            return (code, 0), 'NUMA: the facts list no NUMA cells to fit its hugepages or dedicated CPUs in'
+        needs = '; '.join(', '.join('node %d: %s' % (index, _node_text(node)) for index, node in enumerate(nodes))
+                          for nodes in details['nodes'])
+        return (code,), 'NUMA: no %d distinct host cell(s) have room for its guest nodes (%s)' % (
+            max(len(nodes) for nodes in details['nodes']), needs)
+    return (code,), short_repr(details)
+
+
+def _node_text(node):
+    memory, cpus, page_kb, pages = node
+    parts = []
+    if page_kb:
+        parts.append('%d free %s pages' % (pages, '1G' if page_kb == 1048576 else '2M' if page_kb == 2048 else '%dK' % page_kb))
+    else:
+        parts.append('%d MiB' % memory)
+    if cpus:
+        parts.append('%d pinned CPUs' % cpus)
+    return ' and '.join(parts)

@@ -1,0 +1,306 @@
+# -*- coding: utf-8 -*-
+# Copyright: virtumancer.hostcaps contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The default placement engine: fast, deterministic, plain Python.
+
+- ``pack`` fills one host at a time, hosts in use first, each time with the item whose
+  demand lines up best with the room left (the bin-centric dot-product heuristic of
+  vector bin packing), then tries to empty the least used hosts into the others.
+- ``spread`` puts the largest items first, each on the host whose highest utilisation
+  after it is lowest (a heap per set of admissible hosts finds the few emptiest).
+- Then every item still unplaced is tried on every admissible host once more, moving one
+  placed item elsewhere when that makes room, so that nothing is reported unplaced while
+  a host could take it.
+
+Items are ordered by size, then name, and hosts by name: the same input always gives the
+same output, whatever the order of the VMs.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import heapq
+
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.policy.placement_model import (
+    SCORED, commit, fits, score, uncommit,
+)
+
+# Hosts the spread heap hands over before choosing among those that fit.
+SPREAD_CANDIDATES = 6
+# Bounds on the improvement moves, counted in fit checks, so that large batches stay fast
+# and the result does not depend on the machine's speed.
+MOVE_BUDGET = 400000
+
+
+class Placement(object):
+    """The engine's answer: item -> host (or None) and the NUMA layouts."""
+
+    def __init__(self):
+        self.host_of = {}
+        self.layout = {}
+        self.terms = {}
+
+    def put(self, item, host, member_hosts):
+        """Commits ``item`` to ``host``, keeping the score terms of that choice."""
+        self.terms[id(item)] = score(host, item, item.policy.strategy)[1]
+        self.layout[id(item)] = commit(host, item, member_hosts)
+        self.host_of[id(item)] = host
+
+    def take(self, item, member_hosts):
+        host = self.host_of.pop(id(item))
+        uncommit(host, item, member_hosts, self.layout.pop(id(item)))
+        self.terms.pop(id(item), None)
+        return host
+
+
+def reference_capacity(hosts, policy):
+    """The mean capacity per scored class over the hosts: the unit that makes classes
+    comparable when ordering items."""
+    totals, counts = {}, {}
+    for host in hosts:
+        for name, capacity in host.capacity(policy).items():
+            if name in SCORED and capacity > 0:
+                totals[name] = totals.get(name, 0) + capacity
+                counts[name] = counts.get(name, 0) + 1
+    return dict((name, totals[name] / counts[name]) for name in totals)
+
+
+def size_of(item, reference):
+    return max([item.demand.get(name, 0) / reference[name] for name in reference] or [0])
+
+
+def _order(items, reference):
+    for item in items:
+        item.size = size_of(item, reference)
+    return sorted(items, key=lambda item: (-item.size, -len(item.names), item.names[0]))
+
+
+def place(items, hosts, strategy, member_hosts, placement=None):
+    """Places ``items`` (not yet placed) on ``hosts`` with ``strategy``; returns the
+    ``Placement``."""
+    placement = placement or Placement()
+    if not items:
+        return placement
+    reference = reference_capacity(hosts, items[0].policy)
+    ordered = _order(items, reference)
+    if strategy == 'pack':
+        _pack(ordered, hosts, member_hosts, placement)
+        _empty_hosts(ordered, hosts, member_hosts, placement)
+    else:
+        _spread(ordered, hosts, member_hosts, placement)
+    _sweep(ordered, hosts, strategy, member_hosts, placement)
+    return placement
+
+
+# -- pack ------------------------------------------------------------------------------
+
+
+def _normalized_room(host, policy):
+    room = {}
+    for name, capacity in host.capacity(policy).items():
+        if capacity > 0:
+            room[name] = max(0.0, capacity - host.used.get(name, 0) - host.placed.get(name, 0)) / capacity
+    return room
+
+
+def _alignment(host, item, room):
+    total = 0.0
+    for name, amount in item.demand.items():
+        capacity = host.capacity(item.policy).get(name)
+        if capacity:
+            total += (amount / capacity) * room.get(name, 0.0)
+    return total
+
+
+def _pack(ordered, hosts, member_hosts, placement):
+    kinds = {}
+    for item in ordered:
+        key = (tuple(p.name for p in item.policies), tuple(sorted(item.demand.items())), tuple(h.name for h in item.feasible),
+               tuple(sorted(item.group_counts.items())), repr(item.numa))
+        kinds.setdefault(key, []).append(item)
+    queues = [(set(id(h) for h in queue[0].feasible), queue) for queue in kinds.values()]
+    for queue in (q for dummy, q in queues):
+        queue.reverse()  # pop() takes the largest, then the first name
+    host_order = sorted(hosts, key=lambda h: (0 if h.in_use() else 1, -_capacity_weight(h, ordered[0].policy), h.name))
+    for host in host_order:
+        open_queues = [queue for admitted, queue in queues if queue and id(host) in admitted]
+        while open_queues:
+            room = _normalized_room(host, ordered[0].policy)
+            best, best_value, still = None, None, []
+            for queue in open_queues:
+                item = queue[-1]
+                if fits(host, item, member_hosts) is not None:
+                    continue  # the host only fills up, so this kind will not fit it later either
+                still.append(queue)
+                value = _alignment(host, item, room)
+                if best is None or value > best_value + 1e-12:
+                    best, best_value = queue, value
+            if best is None:
+                break
+            item = best.pop()
+            placement.put(item, host, member_hosts)
+            open_queues = [queue for queue in still if queue]
+
+
+def _capacity_weight(host, policy):
+    return sum(capacity for name, capacity in host.capacity(policy).items() if name in SCORED and capacity > 0)
+
+
+def _empty_hosts(ordered, hosts, member_hosts, placement):
+    """Moves every item off the least used hosts when the others can take them all."""
+    budget = [MOVE_BUDGET]
+    by_host = {}
+    for item in ordered:
+        host = placement.host_of.get(id(item))
+        if host is not None:
+            by_host.setdefault(host.name, []).append(item)
+    candidates = sorted((h for h in hosts if h.name in by_host and h.existing_domains == 0),
+                        key=lambda h: (len(by_host[h.name]), h.name))
+    for host in candidates:
+        if budget[0] <= 0:
+            break
+        items = by_host.get(host.name) or []
+        if not items or host.existing_domains:
+            continue
+        moved = []
+        ok = True
+        for item in items:
+            placement.take(item, member_hosts)
+            target = _best_other(item, host, placement, member_hosts, budget, by_host)
+            if target is None:
+                placement.put(item, host, member_hosts)
+                ok = False
+                break
+            placement.put(item, target, member_hosts)
+            moved.append((item, target))
+        if ok:
+            by_host.pop(host.name, None)
+            for item, target in moved:
+                by_host.setdefault(target.name, []).append(item)
+            continue
+        for item, target in reversed(moved):
+            placement.take(item, member_hosts)
+            placement.put(item, host, member_hosts)
+
+
+def _best_other(item, avoid, placement, member_hosts, budget, by_host):
+    best, best_key = None, None
+    for host in item.feasible:
+        if host is avoid or not host.in_use() or host.name not in by_host:
+            continue
+        budget[0] -= 1
+        if fits(host, item, member_hosts) is not None:
+            continue
+        key, dummy = score(host, item, 'pack')
+        if best is None or key < best_key:
+            best, best_key = host, key
+    return best
+
+
+# -- spread ----------------------------------------------------------------------------
+
+
+def _load(host, policy):
+    values = [host.utilization(name, policy) for name in SCORED]
+    values = [value for value in values if value is not None]
+    return max(values) if values else 0.0
+
+
+def _spread(ordered, hosts, member_hosts, placement):
+    heaps = {}  # (policy, admissible hosts) -> (heap, policy)
+    version = dict((id(host), 0) for host in hosts)
+    holders = {}  # host -> the heap keys it is in
+
+    def heap_for(item):
+        key = (item.policy.name, tuple(h.name for h in item.feasible))
+        if key not in heaps:
+            heap = [(_load(h, item.policy), h.name, version[id(h)], h) for h in item.feasible]
+            heapq.heapify(heap)
+            heaps[key] = (heap, item.policy)
+            for host in item.feasible:
+                holders.setdefault(id(host), []).append(key)
+        return heaps[key][0]
+
+    for item in ordered:
+        if not item.feasible:
+            continue
+        soft = any(item.group(name) is not None and not item.group(name).hard for name in item.group_counts)
+        popped = []
+        if soft:
+            # Soft group rules can prefer any host, so every admissible one is weighed.
+            candidates = [host for host in item.feasible if fits(host, item, member_hosts) is None]
+        else:
+            heap = heap_for(item)
+            candidates = []
+            while heap and len(candidates) < SPREAD_CANDIDATES:
+                entry = heapq.heappop(heap)
+                if entry[2] != version[id(entry[3])]:
+                    continue  # the host changed since; its newer entry is in the heap
+                popped.append(entry)
+                if fits(entry[3], item, member_hosts) is None:
+                    candidates.append(entry[3])
+        chosen, chosen_key = None, None
+        for host in candidates:
+            key, dummy = score(host, item, 'spread')
+            if chosen is None or key < chosen_key:
+                chosen, chosen_key = host, key
+        for entry in popped:
+            if entry[3] is not chosen:
+                heapq.heappush(heap, entry)
+        if chosen is None:
+            continue
+        placement.put(item, chosen, member_hosts)
+        version[id(chosen)] += 1
+        for key in holders.get(id(chosen), ()):
+            heap, policy = heaps[key]
+            heapq.heappush(heap, (_load(chosen, policy), chosen.name, version[id(chosen)], chosen))
+
+
+# -- the sweep: nothing unplaced while a host could take it ---------------------------
+
+
+def _sweep(ordered, hosts, strategy, member_hosts, placement):
+    budget = [MOVE_BUDGET]
+    for item in ordered:
+        if id(item) in placement.host_of or not item.feasible:
+            continue
+        target = _best_fit(item, strategy, member_hosts)
+        if target is not None:
+            placement.put(item, target, member_hosts)
+            continue
+        _make_room(item, ordered, strategy, member_hosts, placement, budget)
+
+
+def _best_fit(item, strategy, member_hosts):
+    best, best_key = None, None
+    for host in item.feasible:
+        if fits(host, item, member_hosts) is not None:
+            continue
+        key, dummy = score(host, item, strategy)
+        if best is None or key < best_key:
+            best, best_key = host, key
+    return best
+
+
+def _make_room(item, ordered, strategy, member_hosts, placement, budget):
+    """Moves one placed item to another host when that lets ``item`` in."""
+    on_host = {}
+    for other in ordered:
+        host = placement.host_of.get(id(other))
+        if host is not None:
+            on_host.setdefault(id(host), []).append(other)
+    for host in item.feasible:
+        for other in sorted(on_host.get(id(host), ()), key=lambda o: (o.size, o.names[0])):
+            if budget[0] <= 0:
+                return False
+            budget[0] -= len(other.feasible) + 1
+            placement.take(other, member_hosts)
+            if fits(host, item, member_hosts) is None:
+                target = next((h for h in other.feasible if h is not host and fits(h, other, member_hosts) is None), None)
+                if target is not None:
+                    placement.put(item, host, member_hosts)
+                    placement.put(other, target, member_hosts)
+                    return True
+            placement.put(other, host, member_hosts)
+    return False

@@ -1,0 +1,434 @@
+# -*- coding: utf-8 -*-
+# Copyright: virtumancer.hostcaps contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What placement decides over: hosts with their capacity and what is already on them,
+items (a VM, or the VMs of a hard affinity group that go together), and the rules that
+say whether an item fits a host (``fits``) and how good that host is (``score``).
+
+Both engines (placement_heuristic, placement_cpsat) read this model and commit through
+it, so a constraint is stated once. Like the Kubernetes scheduler framework, each rule
+answers one question; ``fits`` returns the first rule an item breaks on a host, which is
+also what an unplaced VM's reasons are made of.
+
+Capacity per resource class is ``used + amount <= (total - reserved) * allocation_ratio``,
+with ``used`` what the host's domains hold (defined or running) plus what the batch put
+there. On a host that takes VMs of several placement policies, every one of their limits
+holds: the total stays within the smallest capacity among them.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import fnmatch
+
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.policy.vm_hosts import HUGEPAGE_SIZES_KB, effective_inventory
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.policy.vm_spec import GROUP_KINDS
+
+STRATEGIES = ('spread', 'pack')
+BUILTIN_POLICY = 'default'
+# Classes whose use is spread out or packed; the others are only limits.
+SCORED = ('VCPU', 'MEMORY_MB', 'DISK_GB')
+# Memory encryption that takes one SEV ASID, the MEM_ENCRYPTION_CONTEXT os-resource-classes
+# counts. SEV-ES and SEV-SNP take from the ES range, which vm_validate checks per host.
+ASID_KINDS = ('sev',)
+# Weight of one soft anti-affinity violation and of a soft affinity match, against a
+# utilisation between 0 and 1: a soft rule outweighs balance, never a hard rule.
+SOFT_WEIGHT = 1.0
+EPSILON = 1e-9
+
+
+class Group(object):
+    __slots__ = ('name', 'kind', 'hard', 'max_per_host', 'members')
+
+    def __init__(self, kind, entry):
+        self.name, self.kind = entry['name'], kind
+        self.hard = entry.get('hard') is not False
+        self.max_per_host = entry.get('max_per_host') or (1 if kind == 'anti_affinity' else None)
+        self.members = list(entry.get('members') or ())
+
+    def describe(self):
+        return '%s %s group %s%s' % ('hard' if self.hard else 'soft', self.kind.replace('_', '-'), self.name,
+                                     ' (max %d per host)' % self.max_per_host if self.max_per_host else '')
+
+
+class Policy(object):
+    __slots__ = ('name', 'strategy', 'ratios', 'reserved', 'allow_unconfirmed', 'groups')
+
+    def __init__(self, name, entry):
+        self.name = name
+        self.strategy = entry.get('strategy') or 'spread'
+        self.ratios = dict(entry.get('allocation_ratios') or {})
+        self.reserved = dict(entry.get('reserved') or {})
+        self.allow_unconfirmed = entry.get('allow_unconfirmed') is True
+        self.groups = {}
+        for kind in GROUP_KINDS:
+            for group in entry.get(kind) or ():
+                self.groups.setdefault(group['name'], Group(kind, group))
+
+
+class Cell(object):
+    """A host NUMA cell: CPUs and memory for pinned guests, free hugepages by size."""
+
+    __slots__ = ('id', 'cpus', 'cpus_used', 'memory_mb', 'memory_used', 'pages', 'pages_used')
+
+    def __init__(self, cell_id, cpus, memory_mb, pages):
+        self.id, self.cpus, self.memory_mb, self.pages = cell_id, cpus, memory_mb, pages
+        self.cpus_used, self.memory_used, self.pages_used = 0, 0, {}
+
+
+class HostState(object):
+    """A host during placement. ``used`` is what its domains hold, ``placed`` what the
+    batch adds; ``limits`` the capacity per class under each policy seen."""
+
+    __slots__ = ('name', 'view', 'order', 'inventory', 'limits', 'used', 'placed', 'cells', 'groups', 'vms', 'policies',
+                 'existing_domains')
+
+    def __init__(self, view, order):
+        self.name, self.view, self.order = view.name, view, order
+        self.inventory = {}
+        self.limits = {}
+        self.used, self.placed = {}, {}
+        for name, (capacity, used) in effective_inventory(view).items():
+            self.used[name] = used
+        for pool, (active, available) in (view.pools or {}).items():
+            if available is not None:
+                self.used['pool:' + pool] = 0
+        for (vendor, device), counts in view.pci.items():
+            self.used['pci:%s:%s' % (vendor, device)] = 0
+        self.cells = None
+        if view.cells:
+            self.cells = [Cell(cell_id, cpus, memory, dict(pages)) for cell_id, cpus, memory, pages in view.cells]
+        self.groups = {}
+        self.vms = []
+        self.policies = set()
+        self.existing_domains = len(view.domains or ())
+
+    def capacity(self, policy):
+        """``{class: capacity}`` of this host under ``policy``."""
+        found = self.limits.get(policy.name)
+        if found is None:
+            found = dict((name, capacity) for name, (capacity, used) in effective_inventory(self.view, policy.ratios, policy.reserved).items())
+            for pool, (active, available) in (self.view.pools or {}).items():
+                if available is not None:
+                    found['pool:' + pool] = available
+            for (vendor, device), counts in self.view.pci.items():
+                # Devices not known to be taken; vm_validate says when that is unconfirmed.
+                found['pci:%s:%s' % (vendor, device)] = counts[1]
+            self.limits[policy.name] = found
+        return found
+
+    def limit(self, name, policies):
+        """The capacity of class ``name`` that every one of ``policies`` allows, or None
+        when the host has no inventory of it."""
+        found = None
+        for policy in policies:
+            capacity = self.capacity(policy).get(name)
+            if capacity is not None and (found is None or capacity < found):
+                found = capacity
+        return found
+
+    def in_use(self):
+        return bool(self.vms) or self.existing_domains > 0
+
+    def utilization(self, name, policy, extra=0):
+        capacity = self.capacity(policy).get(name)
+        if not capacity or capacity <= 0:
+            return None
+        return (self.used.get(name, 0) + self.placed.get(name, 0) + extra) / float(capacity)
+
+
+class Item(object):
+    """What is placed in one go: one VM, or the VMs of a hard affinity group that must
+    share a host. ``feasible`` lists the hosts whose per-host verdict admits every VM of
+    it; ``verdicts`` says for the other hosts why not."""
+
+    __slots__ = ('vms', 'names', 'policies', 'policy', 'demand', 'numa', 'group_counts', 'feasible', 'verdicts',
+                 'unconfirmed', 'size', 'key', 'existing_host')
+
+    def __init__(self, vms, policy_of):
+        self.vms = vms
+        self.names = [vm['name'] for vm in vms]
+        self.policies = []
+        for vm in vms:
+            policy = policy_of(vm)
+            if policy not in self.policies:
+                self.policies.append(policy)
+        self.policy = self.policies[0]
+        self.demand = {}
+        self.numa = []
+        self.group_counts = {}
+        for vm in vms:
+            for name, amount in vm_demand(vm).items():
+                self.demand[name] = self.demand.get(name, 0) + amount
+            self.numa.append(numa_demand(vm))
+            for group in vm.get('groups') or ():
+                self.group_counts[group] = self.group_counts.get(group, 0) + 1
+        self.feasible, self.verdicts, self.unconfirmed = [], {}, {}
+        self.size = None
+        self.key = None
+        self.existing_host = None
+
+    def group(self, name):
+        """The definition of group ``name`` in the item's policies (the first that has it)."""
+        for policy in self.policies:
+            if name in policy.groups:
+                return policy.groups[name]
+        return None
+
+
+def vm_demand(vm):
+    """``{class: amount}`` a resolved VM takes from a host."""
+    demand = {'VCPU': vm['vcpus'], 'MEMORY_MB': vm['memory_mb'], 'DISK_GB': vm['disk_gb']}
+    resources = vm.get('resources') or {}
+    vfs = (vm.get('sriov_vfs') or 0) + (resources.get('SRIOV_NET_VF') or 0)
+    if vfs:
+        demand['SRIOV_NET_VF'] = vfs
+    if vm.get('memory_encryption') in ASID_KINDS:
+        demand['MEM_ENCRYPTION_CONTEXT'] = 1
+    for name, amount in resources.items():
+        if name != 'SRIOV_NET_VF' and amount:
+            demand[name] = demand.get(name, 0) + amount
+    for disk in vm.get('disks') or ():
+        if disk.get('pool'):
+            demand['pool:' + disk['pool']] = demand.get('pool:' + disk['pool'], 0) + (disk.get('size_gb') or 0)
+    for device in vm.get('pci_devices') or ():
+        key = 'pci:%s:%s' % (device['vendor'], device['device'])
+        demand[key] = demand.get(key, 0) + (device.get('count') or 1)
+    return dict((name, amount) for name, amount in demand.items() if amount)
+
+
+def numa_demand(vm):
+    """``[(memory_mb, pinned_cpus, page_kb, pages)]`` per guest NUMA node for a VM that
+    must fit inside host cells (hugepages or dedicated CPUs, as Nova's NUMATopologyFilter
+    requires), else None. Memory and vCPUs are split evenly, the first nodes taking the
+    remainder, as libvirt guests are usually laid out."""
+    page_kb = HUGEPAGE_SIZES_KB.get(vm.get('hugepages'))
+    dedicated = bool((vm.get('cpu') or {}).get('dedicated'))
+    if not page_kb and not dedicated:
+        return None
+    nodes = vm.get('numa_nodes') or 1
+    nodes_out = []
+    for node in range(nodes):
+        memory = vm['memory_mb'] // nodes + (1 if node < vm['memory_mb'] % nodes else 0)
+        cpus = vm['vcpus'] // nodes + (1 if node < vm['vcpus'] % nodes else 0)
+        pages = -(-memory * 1024 // page_kb) if page_kb else 0
+        nodes_out.append((memory, cpus if dedicated else 0, page_kb, pages))
+    return nodes_out
+
+
+# -- rules: does the item fit the host? None, or (code, details) ---------------------
+
+
+def rule_capacity(host, item):
+    policies = item.policies + [policy for policy in host.policies if policy not in item.policies]
+    for name in sorted(item.demand):
+        amount = item.demand[name]
+        capacity = host.limit(name, policies)
+        if capacity is None:
+            continue  # no inventory: the per-host verdict said whether that may be unconfirmed
+        free = capacity - host.used.get(name, 0) - host.placed.get(name, 0)
+        if amount > free + EPSILON:
+            return 'capacity_exceeded', {'class': name, 'need': amount, 'free': free}
+    return None
+
+
+def rule_groups(host, item):
+    for name in sorted(item.group_counts):
+        count, group = item.group_counts[name], item.group(name)
+        if group is None or not group.hard:
+            continue
+        here = host.groups.get(name, 0)
+        if group.max_per_host and here + count > group.max_per_host:
+            code = 'anti_affinity_full' if group.kind == 'anti_affinity' else 'affinity_full'
+            return code, {'group': name, 'here': here, 'max': group.max_per_host, 'adding': count}
+    return None
+
+
+def rule_affinity_hosts(host, item, member_hosts):
+    """A hard affinity group without max_per_host whose members already run somewhere
+    keeps the rest with them."""
+    for name in sorted(item.group_counts):
+        group = item.group(name)
+        if group is None or not group.hard or group.kind != 'affinity' or group.max_per_host:
+            continue
+        holding = member_hosts.get(name)
+        if holding and host.name not in holding:
+            return 'affinity_elsewhere', {'group': name, 'hosts': sorted(holding)}
+    return None
+
+
+def fit_cells(host, item):
+    """The host cell of every guest NUMA node of the item's VMs, as
+    ``[[(node, cell index)]]`` per VM (None for a VM without NUMA needs), or None when
+    they do not fit. Each guest node gets a distinct cell of its VM."""
+    if all(nodes is None for nodes in item.numa):
+        return [None] * len(item.numa)
+    if not host.cells:
+        return None
+    taken = {}  # cell index -> (cpus, memory, {page_kb: pages}) taken by earlier VMs of the item
+    layout = []
+    for nodes in item.numa:
+        if nodes is None:
+            layout.append(None)
+            continue
+        found = _assign_nodes(host.cells, nodes, taken)
+        if found is None:
+            return None
+        for node, index in found:
+            memory, cpus, page_kb, pages = nodes[node]
+            cpus_taken, memory_taken, pages_taken = taken.get(index, (0, 0, {}))
+            pages_taken = dict(pages_taken)
+            if page_kb:
+                pages_taken[page_kb] = pages_taken.get(page_kb, 0) + pages
+            taken[index] = (cpus_taken + cpus, memory_taken + (0 if page_kb else memory), pages_taken)
+        layout.append(found)
+    return layout
+
+
+def _cell_room(cell, taken, node):
+    memory, cpus, page_kb, pages = node
+    cpus_taken, memory_taken, pages_taken = taken
+    if cpus:
+        if cell.cpus is None or cell.cpus_used + cpus_taken + cpus > cell.cpus:
+            return False
+    if page_kb:
+        free = cell.pages.get(page_kb)
+        return free is not None and cell.pages_used.get(page_kb, 0) + pages_taken.get(page_kb, 0) + pages <= free
+    return cell.memory_mb is not None and cell.memory_used + memory_taken + memory <= cell.memory_mb
+
+
+def _assign_nodes(cells, nodes, taken):
+    """Distinct cells for ``nodes``: a depth-first search over the cells in order, the
+    one with the most free room first; guests have few nodes, hosts few cells."""
+    order = sorted(range(len(cells)), key=lambda index: (-_free_room(cells[index]), index))
+
+    def search(node, used):
+        if node == len(nodes):
+            return []
+        for index in order:
+            if index in used or not _cell_room(cells[index], taken.get(index, (0, 0, {})), nodes[node]):
+                continue
+            rest = search(node + 1, used | {index})
+            if rest is not None:
+                return [(node, index)] + rest
+        return None
+    return search(0, frozenset())
+
+
+def _free_room(cell):
+    pages = sum(free - cell.pages_used.get(size, 0) for size, free in cell.pages.items() if free is not None and size > 4)
+    return ((cell.cpus or 0) - cell.cpus_used, pages, (cell.memory_mb or 0) - cell.memory_used)
+
+
+def fits(host, item, member_hosts):
+    """None when ``item`` fits ``host`` now, else ``(code, details)`` of the first rule
+    it breaks; ``details`` carries ``cells`` (the NUMA layout) when it fits."""
+    for rule in (rule_capacity, rule_groups):
+        found = rule(host, item)
+        if found is not None:
+            return found
+    found = rule_affinity_hosts(host, item, member_hosts)
+    if found is not None:
+        return found
+    if fit_cells(host, item) is None:
+        return 'numa_no_fit', {'cells': len(host.cells or ()), 'nodes': [nodes for nodes in item.numa if nodes]}
+    return None
+
+
+def commit(host, item, member_hosts):
+    """Puts ``item`` on ``host``; returns the NUMA layout per VM."""
+    layout = fit_cells(host, item)
+    for name, amount in item.demand.items():
+        host.placed[name] = host.placed.get(name, 0) + amount
+    for name, count in item.group_counts.items():
+        host.groups[name] = host.groups.get(name, 0) + count
+        member_hosts.setdefault(name, set()).add(host.name)
+    for policy in item.policies:
+        host.policies.add(policy)
+    host.vms.extend(item.names)
+    for nodes, found in zip(item.numa, layout or ()):
+        for node, index in found or ():
+            memory, cpus, page_kb, pages = nodes[node]
+            cell = host.cells[index]
+            cell.cpus_used += cpus
+            if page_kb:
+                cell.pages_used[page_kb] = cell.pages_used.get(page_kb, 0) + pages
+            else:
+                cell.memory_used += memory
+    return layout
+
+
+def uncommit(host, item, member_hosts, layout):
+    """Takes ``item`` off ``host`` again (the heuristic's moves)."""
+    for name, amount in item.demand.items():
+        host.placed[name] -= amount
+    for name, count in item.group_counts.items():
+        host.groups[name] -= count
+        if not host.groups[name] and not _holds_existing(host, name):
+            member_hosts.get(name, set()).discard(host.name)
+    for name in item.names:
+        host.vms.remove(name)
+    for nodes, found in zip(item.numa, layout or ()):
+        for node, index in found or ():
+            memory, cpus, page_kb, pages = nodes[node]
+            cell = host.cells[index]
+            cell.cpus_used -= cpus
+            if page_kb:
+                cell.pages_used[page_kb] -= pages
+            else:
+                cell.memory_used -= memory
+
+
+def _holds_existing(host, group):
+    return host.groups.get(group, 0) > 0
+
+
+# -- how good is the host? -------------------------------------------------------------
+
+
+def soft_terms(host, item):
+    """``(penalty, {term: value})`` of the soft group rules on this host."""
+    penalty, terms = 0.0, {}
+    for name in sorted(item.group_counts):
+        group = item.group(name)
+        if group is None or group.hard:
+            continue
+        here = host.groups.get(name, 0)
+        if group.kind == 'anti_affinity':
+            over = max(0, here + item.group_counts[name] - (group.max_per_host or 1))
+            if over:
+                penalty += SOFT_WEIGHT * over
+                terms['soft_anti_affinity:%s' % name] = over
+        elif here:
+            penalty -= SOFT_WEIGHT
+            terms['soft_affinity:%s' % name] = here
+    return penalty, terms
+
+
+def utilizations(host, item):
+    """``{class: utilisation after placing item}`` of the scored classes the host has."""
+    found = {}
+    for name in SCORED:
+        value = host.utilization(name, item.policy, item.demand.get(name, 0))
+        if value is not None:
+            found[name] = value
+    return found
+
+
+def score(host, item, strategy):
+    """``(sort key, terms)``: the lower the key the better the host for ``item``.
+
+    spread: the highest utilisation over the scored classes after placing the item (as
+    Kubernetes' balanced allocation and Nova's RAM weigher prefer the emptiest host).
+    pack: a host already in use first, then the fullest after placing (best fit).
+    Soft group rules come first in both; ties go to the host name."""
+    penalty, terms = soft_terms(host, item)
+    used = utilizations(host, item)
+    highest = max(used.values()) if used else 0.0
+    terms['utilization'] = dict((name, round(value, 4)) for name, value in sorted(used.items()))
+    if strategy == 'pack':
+        terms['host_in_use'] = host.in_use()
+        return (penalty, 0 if host.in_use() else 1, -highest, host.name), terms
+    terms['highest_utilization'] = round(highest, 4)
+    return (penalty, highest, host.name), terms
