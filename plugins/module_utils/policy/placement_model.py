@@ -299,7 +299,7 @@ def _cell_room(cell, taken, node):
 def _assign_nodes(cells, nodes, taken):
     """Distinct cells for ``nodes``: a depth-first search over the cells in order, the
     one with the most free room first; guests have few nodes, hosts few cells."""
-    order = sorted(range(len(cells)), key=lambda index: (-_free_room(cells[index]), index))
+    order = sorted(range(len(cells)), key=lambda index: (_fullness(cells[index]), index))
 
     def search(node, used):
         if node == len(nodes):
@@ -314,9 +314,10 @@ def _assign_nodes(cells, nodes, taken):
     return search(0, frozenset())
 
 
-def _free_room(cell):
+def _fullness(cell):
+    """Sorts the cell with the most free CPUs, then hugepages, then memory first."""
     pages = sum(free - cell.pages_used.get(size, 0) for size, free in cell.pages.items() if free is not None and size > 4)
-    return ((cell.cpus or 0) - cell.cpus_used, pages, (cell.memory_mb or 0) - cell.memory_used)
+    return (cell.cpus_used - (cell.cpus or 0), -pages, cell.memory_used - (cell.memory_mb or 0))
 
 
 def fits(host, item, member_hosts):
