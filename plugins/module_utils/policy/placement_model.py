@@ -5,8 +5,7 @@
 items (a VM, or the VMs of a hard affinity group that go together), and the rules that
 say whether an item fits a host (``fits``) and how good that host is (``score``).
 
-Both engines (placement_heuristic, placement_cpsat) read this model and commit through
-it, so a constraint is stated once. Like the Kubernetes scheduler framework, each rule
+The engine (placement_heuristic) reads this model and commits through it, so a constraint is stated once. Like the Kubernetes scheduler framework, each rule
 answers one question; ``fits`` returns the first rule an item breaks on a host, which is
 also what an unplaced VM's reasons are made of.
 
