@@ -78,12 +78,11 @@ class HostState(object):
     """A host during placement. ``used`` is what its domains hold, ``placed`` what the
     batch adds; ``limits`` the capacity per class under each policy seen."""
 
-    __slots__ = ('name', 'view', 'order', 'inventory', 'limits', 'used', 'placed', 'cells', 'groups', 'vms', 'policies',
+    __slots__ = ('name', 'view', 'order', 'limits', 'used', 'placed', 'cells', 'groups', 'vms', 'policies',
                  'existing_domains')
 
     def __init__(self, view, order):
         self.name, self.view, self.order = view.name, view, order
-        self.inventory = {}
         self.limits = {}
         self.used, self.placed = {}, {}
         for name, (capacity, used) in effective_inventory(view).items():
@@ -141,7 +140,7 @@ class Item(object):
     it; ``verdicts`` says for the other hosts why not."""
 
     __slots__ = ('vms', 'names', 'policies', 'policy', 'demand', 'numa', 'group_counts', 'feasible', 'verdicts',
-                 'unconfirmed', 'size', 'key', 'existing_host')
+                 'unconfirmed', 'size')
 
     def __init__(self, vms, policy_of):
         self.vms = vms
@@ -163,8 +162,6 @@ class Item(object):
                 self.group_counts[group] = self.group_counts.get(group, 0) + 1
         self.feasible, self.verdicts, self.unconfirmed = [], {}, {}
         self.size = None
-        self.key = None
-        self.existing_host = None
 
     def group(self, name):
         """The definition of group ``name`` in the item's policies (the first that has it)."""
@@ -363,7 +360,7 @@ def uncommit(host, item, member_hosts, layout):
         host.placed[name] -= amount
     for name, count in item.group_counts.items():
         host.groups[name] -= count
-        if not host.groups[name] and not _holds_existing(host, name):
+        if not host.groups[name]:
             member_hosts.get(name, set()).discard(host.name)
     for name in item.names:
         host.vms.remove(name)
@@ -376,10 +373,6 @@ def uncommit(host, item, member_hosts, layout):
                 cell.pages_used[page_kb] -= pages
             else:
                 cell.memory_used -= memory
-
-
-def _holds_existing(host, group):
-    return host.groups.get(group, 0) > 0
 
 
 # -- how good is the host? -------------------------------------------------------------
