@@ -23,7 +23,7 @@ __metaclass__ = type
 import heapq
 
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.policy.placement_model import (
-    SCORED, commit, fits, score, uncommit,
+    SCORED, commit, fits, hosts_key, score, uncommit,
 )
 
 # Hosts the spread heap hands over before choosing among those that fit.
@@ -116,7 +116,7 @@ def _alignment(host, item, room):
 def _pack(ordered, hosts, member_hosts, placement):
     kinds = {}
     for item in ordered:
-        key = (tuple(p.name for p in item.policies), tuple(sorted(item.demand.items())), tuple(h.name for h in item.feasible),
+        key = (tuple(p.name for p in item.policies), tuple(sorted(item.demand.items())), hosts_key(item),
                tuple(sorted(item.group_counts.items())), repr(item.numa))
         kinds.setdefault(key, []).append(item)
     queues = [(set(id(h) for h in queue[0].feasible), queue) for queue in kinds.values()]
@@ -213,7 +213,7 @@ def _spread(ordered, hosts, member_hosts, placement):
     holders = {}  # host -> the heap keys it is in
 
     def heap_for(item):
-        key = (item.policy.name, tuple(h.name for h in item.feasible))
+        key = (item.policy.name, hosts_key(item))
         if key not in heaps:
             heap = [(_load(h, item.policy), h.name, version[id(h)], h) for h in item.feasible]
             heapq.heapify(heap)
