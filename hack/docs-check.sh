@@ -24,6 +24,8 @@ for f in plugins/modules/*.py; do plugins+=("module:$f"); done
 for f in plugins/filter/*.yml plugins/filter/*.yaml; do plugins+=("filter:$f"); done
 for f in plugins/cache/*.py; do plugins+=("cache:$f"); done
 for f in plugins/lookup/*.py; do plugins+=("lookup:$f"); done
+# A role is documented by its meta/argument_specs.yml.
+for f in roles/*/meta/argument_specs.yml; do plugins+=("role:${f%/meta/argument_specs.yml}"); done
 
 checked=0
 failed=0

@@ -80,6 +80,20 @@ def _check_filters(results):
     assert ('fail', 'trait_missing') in [(r['verdict'], r['code']) for r in hv1['requirements']]
     assert sorted(huge[0]['hosts']) == ['broken', 'hv1']
 
+    # vm_place: the same verdicts, then capacity and groups; the host's own reserved memory.
+    placed = results['vm_place']
+    assert [(p['vm'], p['host'], p['existing']) for p in placed['placements']] == [('fits01', 'hv1', False), ('web01', 'hv1', False)]
+    unplaced = dict((u['vm'], u) for u in placed['unplaced'])
+    assert sorted(unplaced) == ['huge01', 'typed01', 'web02']
+    assert unplaced['web02']['codes']['anti_affinity_full'] == 1
+    assert '1 host (hv1): hard anti-affinity group web already has 1 here (max 1 per host)' in unplaced['web02']['reasons']
+    assert unplaced['huge01']['codes'] == {'memory_exceeds_host': 2}, unplaced['huge01']
+    assert [r for r in unplaced['huge01']['reasons'] if r.startswith('1 host (hv1): ') and r.endswith('512 MiB of them reserved (hostcaps_reserved)')]
+    assert unplaced['typed01']['codes'] == {'invalid': 1} and "got string '4'" in unplaced['typed01']['reasons'][0]
+    memory = placed['hosts']['hv1']['resources']['MEMORY_MB']
+    assert memory['capacity'] == facts['resources']['MEMORY_MB']['total'] - 512 and memory['placed'] == 512
+    assert [p['code'] for p in placed['problems'] if p['vm'] == 'huge01'] == ['no_host_fits']
+
     # catalog_validate: the type a user wrote, not the class Ansible holds it in.
     messages = [p['message'] for p in results['catalog_validate']]
     assert [m for m in messages if "got string '2'" in m], messages
@@ -116,4 +130,5 @@ def test_every_filter_on_facts_read_back_from_factdb(core, backend, tmp_path):
     # it ran.
     for results in (live, cached):
         results['caps_from_xml'].pop('collected_at')
+        results['vm_place']['engine'].pop('seconds')
     assert cached == live

@@ -8,7 +8,7 @@
    a host is admissible for a VM only when its per-host verdict passes, or cannot confirm
    and the VM's placement policy says ``allow_unconfirmed``.
 2. The model (placement_model): hosts with what their domains hold, and items.
-3. An engine places the items: placement_heuristic (default) or placement_cpsat.
+3. The engine, placement_heuristic, places the items.
 4. The answer: placements with the score terms that chose each host, unplaced VMs with
    their reasons summarised over the hosts, each host's projected usage.
 """
@@ -29,25 +29,21 @@ from ansible_collections.virtumancer.hostcaps.plugins.module_utils.policy.vm_hos
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.policy.vm_validate import UNCHECKED_FIELDS, InputError, add_verdicts, check_input
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.plain import describe, short_repr
 
-ENGINES = ('heuristic', 'cp-sat')
-MAX_TIME_LIMIT = 3600
+ENGINES = ('heuristic',)
 # Distinct messages of one code shown before they are summed up as one line.
 MESSAGES_PER_CODE = 3
 
 
-def _check_options(engine, time_limit):
+def _check_options(engine):
     if engine not in ENGINES:
         raise InputError('engine must be %s, got %s' % (' or '.join(ENGINES), describe(engine)))
-    if isinstance(time_limit, bool) or not isinstance(time_limit, (int, float)) or not 0 < time_limit <= MAX_TIME_LIMIT:
-        raise InputError('time_limit must be a number of seconds above 0 and at most %d, got %s; e.g. time_limit=10'
-                         % (MAX_TIME_LIMIT, describe(time_limit)))
 
 
-def place_vms(vms, catalog=None, hosts=None, engine='heuristic', time_limit=10, gathered=None):
+def place_vms(vms, catalog=None, hosts=None, engine='heuristic', gathered=None):
     """The placement of ``vms`` on ``hosts`` (host -> hostvars[host] or its facts), as
     ``{placements, unplaced, hosts, problems, engine, summary}``. Raises InputError for
     input that cannot be placed at all (the message names it)."""
-    _check_options(engine, time_limit)
+    _check_options(engine)
     if hosts is None:
         raise InputError('hosts is required: map each host name to hostvars[host] (or its ansible_facts)')
     started = time.time()
@@ -63,17 +59,12 @@ def place_vms(vms, catalog=None, hosts=None, engine='heuristic', time_limit=10, 
         add_verdicts(checked, satisfied=set(name for name, failed in outcomes.items() if len(failed) < len(states)))
     member_hosts = _groups_on_hosts(resolved, states, policies)
     items = _items(movable, outcomes, states, policies) if checked.index else []
-    status = 'heuristic'
-    if engine == 'cp-sat':
-        from ansible_collections.virtumancer.hostcaps.plugins.module_utils.policy import placement_cpsat
-        placed, status = placement_cpsat.solve(items, states, member_hosts, time_limit)
-    else:
-        placed = placement_heuristic.Placement()
-        for strategy in ('pack', 'spread'):
-            chosen = [item for item in items if item.policy.strategy == strategy]
-            placement_heuristic.place(chosen, states, strategy, member_hosts, placed)
+    placed = placement_heuristic.Placement()
+    for strategy in ('pack', 'spread'):
+        chosen = [item for item in items if item.policy.strategy == strategy]
+        placement_heuristic.place(chosen, states, strategy, member_hosts, placed)
     answer = _answer(vms, checked, resolved, existing, items, placed, states, member_hosts, policies)
-    answer['engine'] = {'requested': engine, 'used': engine, 'status': status, 'seconds': round(time.time() - started, 3)}
+    answer['engine'] = {'requested': engine, 'used': engine, 'status': 'heuristic', 'seconds': round(time.time() - started, 3)}
     return answer
 
 
@@ -359,7 +350,7 @@ def _reasons(item, states, member_hosts):
             key, text = _dynamic_line(code, details, item)
         entry = lines.setdefault(key, [code, text, [], []])
         entry[2].append(host.name)
-        if outcome is None and found[0] == 'capacity_exceeded':
+        if outcome is None and found[0] == 'capacity_exceeded' and found[1]['capacity']:
             entry[3].append(found[1]['free'])
     by_code = {}
     for key, (code, text, hosts, frees) in lines.items():
@@ -396,6 +387,9 @@ def _dynamic_line(code, details, item):
             label = 'storage pool %s (GiB)' % name[5:]
         elif name.startswith('pci:'):
             label = 'PCI device %s' % name[4:]
+        if details['capacity'] == 0:
+            return (code, name, 0), '%s needs %s; the host has none%s' % (
+                label, _number(details['need']), ' (no active storage pool)' if name == 'DISK_GB' else '')
         return (code, name), '%s needs %s' % (label, _number(details['need']))
     if code in ('anti_affinity_full', 'affinity_full'):
         group = item.group(details['group'])

@@ -46,17 +46,17 @@ class Placement(object):
         self.layout = {}
         self.terms = {}
 
-    def put(self, item, host, member_hosts):
-        """Commits ``item`` to ``host``, keeping the score terms of that choice."""
-        self.terms[id(item)] = score(host, item, item.policy.strategy)[1]
+    def put(self, item, host, member_hosts, terms=None):
+        """Commits ``item`` to ``host``, keeping the score terms of that choice (``terms``
+        when an undone move puts it back)."""
+        self.terms[id(item)] = terms or score(host, item, item.policy.strategy)[1]
         self.layout[id(item)] = commit(host, item, member_hosts)
         self.host_of[id(item)] = host
 
     def take(self, item, member_hosts):
         host = self.host_of.pop(id(item))
         uncommit(host, item, member_hosts, self.layout.pop(id(item)))
-        self.terms.pop(id(item), None)
-        return host
+        return host, self.terms.pop(id(item))
 
 
 def reference_capacity(hosts, policy):
@@ -205,22 +205,22 @@ def _empty_hosts(ordered, hosts, member_hosts, placement):
         moved = []
         ok = True
         for item in items:
-            placement.take(item, member_hosts)
+            dummy, terms = placement.take(item, member_hosts)
             target = _best_other(item, host, placement, member_hosts, budget, by_host)
             if target is None:
-                placement.put(item, host, member_hosts)
+                placement.put(item, host, member_hosts, terms)
                 ok = False
                 break
             placement.put(item, target, member_hosts)
-            moved.append((item, target))
+            moved.append((item, target, terms))
         if ok:
             by_host.pop(host.name, None)
-            for item, target in moved:
+            for item, target, terms in moved:
                 by_host.setdefault(target.name, []).append(item)
             continue
-        for item, target in reversed(moved):
+        for item, target, terms in reversed(moved):
             placement.take(item, member_hosts)
-            placement.put(item, host, member_hosts)
+            placement.put(item, host, member_hosts, terms)
 
 
 def _best_other(item, avoid, placement, member_hosts, budget, by_host):
@@ -334,12 +334,12 @@ def _make_room(item, ordered, strategy, member_hosts, placement, budget):
             if budget[0] <= 0:
                 return False
             budget[0] -= len(other.feasible) + 1
-            placement.take(other, member_hosts)
+            dummy, terms = placement.take(other, member_hosts)
             if fits(host, item, member_hosts) is None:
                 target = next((h for h in other.feasible if h is not host and fits(h, other, member_hosts) is None), None)
                 if target is not None:
                     placement.put(item, host, member_hosts)
                     placement.put(other, target, member_hosts)
                     return True
-            placement.put(other, host, member_hosts)
+            placement.put(other, host, member_hosts, terms)
     return False

@@ -5,8 +5,7 @@
 items (a VM, or the VMs of a hard affinity group that go together), and the rules that
 say whether an item fits a host (``fits``) and how good that host is (``score``).
 
-Both engines (placement_heuristic, placement_cpsat) read this model and commit through
-it, so a constraint is stated once. Like the Kubernetes scheduler framework, each rule
+The engine (placement_heuristic) reads this model and commits through it, so a constraint is stated once. Like the Kubernetes scheduler framework, each rule
 answers one question; ``fits`` returns the first rule an item breaks on a host, which is
 also what an unplaced VM's reasons are made of.
 
@@ -19,8 +18,6 @@ holds: the total stays within the smallest capacity among them.
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
-
-import fnmatch
 
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.policy.vm_hosts import HUGEPAGE_SIZES_KB, effective_inventory
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.policy.vm_spec import GROUP_KINDS
@@ -245,7 +242,7 @@ def rule_capacity(host, item):
             continue  # no inventory: the per-host verdict said whether that may be unconfirmed
         free = capacity - host.used.get(name, 0) - host.placed.get(name, 0)
         if amount > free + EPSILON:
-            return 'capacity_exceeded', {'class': name, 'need': amount, 'free': free}
+            return 'capacity_exceeded', {'class': name, 'need': amount, 'free': free, 'capacity': capacity}
     return None
 
 
@@ -315,7 +312,7 @@ def _cell_room(cell, taken, node):
 def _assign_nodes(cells, nodes, taken):
     """Distinct cells for ``nodes``: a depth-first search over the cells in order, the
     one with the most free room first; guests have few nodes, hosts few cells."""
-    order = sorted(range(len(cells)), key=lambda index: (-_free_room(cells[index]), index))
+    order = sorted(range(len(cells)), key=lambda index: (_fullness(cells[index]), index))
 
     def search(node, used):
         if node == len(nodes):
@@ -330,9 +327,10 @@ def _assign_nodes(cells, nodes, taken):
     return search(0, frozenset())
 
 
-def _free_room(cell):
+def _fullness(cell):
+    """Sorts the cell with the most free CPUs, then hugepages, then memory first."""
     pages = sum(free - cell.pages_used.get(size, 0) for size, free in cell.pages.items() if free is not None and size > 4)
-    return ((cell.cpus or 0) - cell.cpus_used, pages, (cell.memory_mb or 0) - cell.memory_used)
+    return (cell.cpus_used - (cell.cpus or 0), -pages, cell.memory_used - (cell.memory_mb or 0))
 
 
 def fits(host, item, member_hosts):
@@ -439,10 +437,10 @@ def score(host, item, strategy):
     Soft group rules come first in both; ties go to the host name."""
     penalty, terms = soft_terms(host, item)
     used = utilizations(host, item)
-    highest = max(used.values()) if used else 0.0
+    highest = max([0.0] + list(used.values()))
     terms['utilization'] = dict((name, round(value, 4)) for name, value in sorted(used.items()))
     if strategy == 'pack':
         terms['host_in_use'] = host.in_use()
-        return (penalty, 0 if host.in_use() else 1, -highest, host.name), terms
+        return (penalty, 0 if host.in_use() else 1, 1.0 - highest, host.name), terms
     terms['highest_utilization'] = round(highest, 4)
     return (penalty, highest, host.name), terms

@@ -28,6 +28,9 @@ MASK = '***'
 # A parameter name: after the start, white space, ``?``, ``&`` or ``;``.
 _PARAMETER = re.compile(r'(?<![^\s?&;])([^\s?&;=]+)\s*=[ \t\r\n\f\v]*')
 _ESCAPED = re.compile(r'\\(.)', re.DOTALL)
+# libpq takes a string as a URI only when it starts with its scheme; a '://' inside a
+# quoted key=value password does not make one.
+_URI_START = re.compile(r'^\s*[A-Za-z][A-Za-z0-9+.-]*://')
 
 
 def _quoted_end(text, start):
@@ -47,7 +50,8 @@ def _quoted_end(text, start):
 def secret_spans(text):
     """(start, end) of every password in ``text``, sorted and merged."""
     spans = []
-    uri = text.find('://')
+    scheme = _URI_START.match(text)
+    uri = scheme.end() - 3 if scheme else -1
     if uri >= 0:
         start = uri + 3
         slash = text.find('/', start)
