@@ -143,7 +143,8 @@ class Item(object):
     with the same feasible hosts."""
 
     __slots__ = ('vms', 'names', 'policies', 'policy', 'demand', 'numa', 'group_counts', 'feasible', 'verdicts',
-                 'unconfirmed', 'size', 'key', 'existing_host', 'hosts_key', 'demand_order', 'joined', 'numa_free')
+                 'unconfirmed', 'size', 'key', 'existing_host', 'hosts_key', 'demand_order', 'joined', 'numa_free',
+                 'policy_set')
 
     def __init__(self, vms, policy_of):
         self.vms = vms
@@ -154,6 +155,7 @@ class Item(object):
             if policy not in self.policies:
                 self.policies.append(policy)
         self.policy = self.policies[0]
+        self.policy_set = frozenset(self.policies)
         self.demand = {}
         self.numa = []
         self.group_counts = {}
@@ -234,13 +236,18 @@ def numa_demand(vm):
 
 
 def rule_capacity(host, item):
-    policies = item.policies + [policy for policy in host.policies if policy not in item.policies]
-    only = host.capacity(policies[0]) if len(policies) == 1 else None
+    only = None
+    if len(item.policies) == 1 and host.policies <= item.policy_set:
+        # The common case, checked on every host tried: one policy's limits.
+        only = host.capacity(item.policy)
+    else:
+        policies = item.policies + [policy for policy in host.policies if policy not in item.policies]
+    used, placed = host.used, host.placed
     for name, amount in item.demand_order:
         capacity = only.get(name) if only is not None else host.limit(name, policies)
         if capacity is None:
             continue  # no inventory: the per-host verdict said whether that may be unconfirmed
-        free = capacity - host.used.get(name, 0) - host.placed.get(name, 0)
+        free = capacity - used.get(name, 0) - placed.get(name, 0)
         if amount > free + EPSILON:
             return 'capacity_exceeded', {'class': name, 'need': amount, 'free': free, 'capacity': capacity}
     return None
