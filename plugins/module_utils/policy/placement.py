@@ -18,6 +18,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import fnmatch
+import gc
 import json
 import time
 
@@ -46,6 +47,19 @@ def place_vms(vms, catalog=None, hosts=None, engine='heuristic', gathered=None):
     _check_options(engine)
     if hosts is None:
         raise InputError('hosts is required: map each host name to hostvars[host] (or its ansible_facts)')
+    # A batch allocates millions of small objects and leaves no cycles to collect: the
+    # cyclic collector would only walk every host's facts again and again (a quarter of
+    # the time of 10,000 VMs on 1,000 hosts). It runs again, as before, once placed.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _place(vms, catalog, hosts, engine, gathered)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _place(vms, catalog, hosts, engine, gathered):
     started = time.time()
     checked = check_input(vms, catalog, hosts, 'first', gathered)
     policies = _policies(checked.catalog)

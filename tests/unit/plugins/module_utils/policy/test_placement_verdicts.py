@@ -1,16 +1,20 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """vm_place checks VMs that differ only in their sizes once per host with the largest
-sizes: each VM must still get its own verdict, with its own amounts in the reasons."""
+sizes: each VM must still get its own verdict, with its own amounts in the reasons. And
+what it turns off while it places is on again afterwards."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import gc
+
 import pytest
 
 from ansible_collections.virtumancer.hostcaps.tests.unit.facts_from_fixtures import facts_from
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.policy.placement import place_vms
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.policy.vm_validate import InputError
 
 # 2 CPUs and 4954 MiB; 64 CPUs and 257430 MiB.
 SMALL = ('debian12-epyc-milan-kvm.caps.xml', 'debian12-epyc-milan-kvm.domcaps-q35.xml')
@@ -51,3 +55,12 @@ def test_vcpus_are_amounts_too(hosts):
     assert [entry['vm'] for entry in answer['placements']] == ['a']
     assert answer['unplaced'][0]['codes'] == {'vcpus_exceed_max': 2}
     assert 'needs 1000 vCPUs' in answer['unplaced'][0]['reasons'][0]
+
+
+def test_the_cyclic_collector_is_on_again_after_a_call_and_after_a_refused_one(hosts):
+    # place_vms turns it off while it places (it would only walk the facts again and again).
+    place_vms([vm('a', 1024)], hosts=hosts)
+    assert gc.isenabled()
+    with pytest.raises(InputError):
+        place_vms('not a list', hosts=hosts)
+    assert gc.isenabled()
