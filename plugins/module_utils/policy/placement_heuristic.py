@@ -25,7 +25,7 @@ __metaclass__ = type
 import heapq
 
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.policy.placement_model import (
-    SCORED, commit, fits, hosts_key, score, uncommit,
+    EPSILON, SCORED, commit, fits, hosts_key, score, uncommit,
 )
 
 # Hosts the spread heap hands over before choosing among those that fit.
@@ -158,7 +158,7 @@ def _pack(ordered, hosts, member_hosts, placement):
     for host in host_order:
         lists = [[queue for allowed, queue in entries if queue and id(host) in allowed] for entries in by_class.values()]
         while True:
-            room = _normalized_room(host, policy)
+            room, free = _normalized_room(host, policy), _free(host, policy)
             best, best_value = None, None
             for queues in lists:
                 kept, weighed = [], 0
@@ -166,7 +166,7 @@ def _pack(ordered, hosts, member_hosts, placement):
                     if not queue:
                         continue
                     item = queue[-1]
-                    if fits(host, item, member_hosts) is not None:
+                    if (item.policy is policy and _short(item, free)) or fits(host, item, member_hosts) is not None:
                         continue  # the host only fills up, so this kind will not fit it later either
                     kept.append(queue)
                     value = _alignment(host, item, room, weights)
@@ -180,6 +180,21 @@ def _pack(ordered, hosts, member_hosts, placement):
             if best is None:
                 break
             placement.put(best.pop(), host, member_hosts)
+
+
+def _free(host, policy):
+    capacity = host.capacity(policy)
+    return dict((name, limit - host.used.get(name, 0) - host.placed.get(name, 0)) for name, limit in capacity.items())
+
+
+def _short(item, free):
+    """True when a class has less room left under the item's policy than the item takes,
+    so that fits() refuses it too: most kinds a host no longer takes, told for less."""
+    for name, amount in item.demand_order:
+        room = free.get(name)
+        if room is not None and amount > room + EPSILON:
+            return True
+    return False
 
 
 def _capacity_weight(host, policy):
