@@ -19,7 +19,6 @@ __metaclass__ = type
 
 import fnmatch
 import gc
-import json
 import time
 
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.policy import placement_heuristic
@@ -227,12 +226,13 @@ def _verdicts(vms, states):
 
 
 def _shape(vm):
-    """``(shape, amounts)`` of a resolved VM: what it asks of a host apart from its amounts
-    (as vm_validate.signature, hashable), and the amounts."""
-    rest = dict((key, value) for key, value in vm.items() if key not in UNCHECKED_FIELDS and key not in AMOUNTS)
-    rest['disks'] = [dict(disk, size_gb=None) for disk in vm['disks']]
+    """``(shape, amounts)`` of a resolved VM: a string of what it asks of a host apart from
+    its amounts, and the amounts. Equal strings mean equal requests (two equal VMs whose
+    keys came in another order only share less)."""
+    rest = [(key, value) for key, value in vm.items() if key not in UNCHECKED_FIELDS and key not in AMOUNTS and key != 'disks']
+    disks = [[(key, value) for key, value in disk.items() if key != 'size_gb'] for disk in vm['disks']]
     amounts = tuple(vm[key] for key in AMOUNTS) + tuple(disk['size_gb'] for disk in vm['disks'])
-    return json.dumps(rest, sort_keys=True), amounts
+    return repr((rest, disks)), amounts
 
 
 def _largest(sizes):
