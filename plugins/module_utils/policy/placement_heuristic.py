@@ -4,8 +4,10 @@
 """The default placement engine: fast, deterministic, plain Python.
 
 - ``pack`` fills one host at a time, hosts in use first, each time with the item whose
-  demand lines up best with the room left (the bin-centric dot-product heuristic of
-  vector bin packing), then tries to empty the least used hosts into the others.
+  demand lines up best with the room left, each class weighed by the share of the
+  capacity the batch asks of it (the bin-centric weighted dot-product heuristic of vector
+  bin packing; the largest few items that fit per class are weighed), then tries to
+  empty the least used hosts into the others.
 - ``spread`` puts the largest items first, each on the host whose highest utilisation
   after it is lowest (a heap per set of admissible hosts finds the few emptiest).
 - Then every item still unplaced is tried on every admissible host once more, moving one
@@ -23,11 +25,14 @@ __metaclass__ = type
 import heapq
 
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.policy.placement_model import (
-    SCORED, commit, fits, score, uncommit,
+    EPSILON, SCORED, commit, fits, hosts_key, score, uncommit,
 )
 
 # Hosts the spread heap hands over before choosing among those that fit.
 SPREAD_CANDIDATES = 6
+# Kinds of items pack weighs for each placement, per class they mostly take: the next ones
+# that fit, largest first. Weighing every kind costs items x kinds on a large batch.
+PACK_CANDIDATES = 16
 # Bounds on the improvement moves, counted in fit checks, so that large batches stay fast
 # and the result does not depend on the machine's speed.
 MOVE_BUDGET = 400000
@@ -104,43 +109,92 @@ def _normalized_room(host, policy):
     return room
 
 
-def _alignment(host, item, room):
+def _alignment(host, item, room, weights):
     total = 0.0
     for name, amount in item.demand.items():
         capacity = host.capacity(item.policy).get(name)
         if capacity:
-            total += (amount / capacity) * room.get(name, 0.0)
+            total += weights.get(name, 0.0) * (amount / capacity) * room.get(name, 0.0)
     return total
 
 
+def _scarcity(items, hosts, policy):
+    """``{class: weight}``: the share of the hosts' capacity the items ask for, so that the
+    classes that run out first weigh most when choosing what fills a host (the weighted dot
+    product of Panigrahy et al., Heuristics for Vector Bin Packing, 2011)."""
+    demand, capacity = {}, {}
+    for item in items:
+        for name, amount in item.demand.items():
+            demand[name] = demand.get(name, 0) + amount
+    for host in hosts:
+        for name, amount in host.capacity(policy).items():
+            if amount > 0:
+                capacity[name] = capacity.get(name, 0) + amount
+    return dict((name, demand[name] / float(capacity[name])) for name in demand if capacity.get(name))
+
+
 def _pack(ordered, hosts, member_hosts, placement):
-    kinds = {}
+    policy = ordered[0].policy
+    kinds, admitted = {}, {}
     for item in ordered:
-        key = (tuple(p.name for p in item.policies), tuple(sorted(item.demand.items())), tuple(h.name for h in item.feasible),
+        key = (tuple(p.name for p in item.policies), tuple(sorted(item.demand.items())), hosts_key(item),
                tuple(sorted(item.group_counts.items())), repr(item.numa))
         kinds.setdefault(key, []).append(item)
-    queues = [(set(id(h) for h in queue[0].feasible), queue) for queue in kinds.values()]
-    for queue in (q for dummy, q in queues):
+        if hosts_key(item) not in admitted:
+            admitted[hosts_key(item)] = set(id(h) for h in item.feasible)
+    weights = _scarcity(ordered, hosts, policy)
+    reference = reference_capacity(hosts, policy)
+    # Kinds by the scored class they take most of (in SCORED order, then the others), each
+    # list largest first: an item that lines up with the room left on one class is among
+    # the first few of that class's list.
+    by_class = dict((name, []) for name in SCORED + (None,))
+    for queue in kinds.values():
         queue.reverse()  # pop() takes the largest, then the first name
-    host_order = sorted(hosts, key=lambda h: (0 if h.in_use() else 1, -_capacity_weight(h, ordered[0].policy), h.name))
+        head = queue[-1]
+        shares = [(head.demand.get(name, 0) / reference[name], name) for name in SCORED if name in reference]
+        top = max(shares) if shares else (0, None)
+        by_class[top[1] if top[0] > 0 else None].append((admitted[hosts_key(head)], queue))
+    host_order = sorted(hosts, key=lambda h: (0 if h.in_use() else 1, -_capacity_weight(h, policy), h.name))
     for host in host_order:
-        open_queues = [queue for admitted, queue in queues if queue and id(host) in admitted]
-        while open_queues:
-            room = _normalized_room(host, ordered[0].policy)
-            best, best_value, still = None, None, []
-            for queue in open_queues:
-                item = queue[-1]
-                if fits(host, item, member_hosts) is not None:
-                    continue  # the host only fills up, so this kind will not fit it later either
-                still.append(queue)
-                value = _alignment(host, item, room)
-                if best is None or value > best_value + 1e-12:
-                    best, best_value = queue, value
+        lists = [[queue for allowed, queue in entries if queue and id(host) in allowed] for entries in by_class.values()]
+        while True:
+            room, free = _normalized_room(host, policy), _free(host, policy)
+            best, best_value = None, None
+            for queues in lists:
+                kept, weighed = [], 0
+                for position, queue in enumerate(queues):
+                    if not queue:
+                        continue
+                    item = queue[-1]
+                    if (item.policy is policy and _short(item, free)) or fits(host, item, member_hosts) is not None:
+                        continue  # the host only fills up, so this kind will not fit it later either
+                    kept.append(queue)
+                    value = _alignment(host, item, room, weights)
+                    if best is None or value > best_value + 1e-12:
+                        best, best_value = queue, value
+                    weighed += 1
+                    if weighed == PACK_CANDIDATES:
+                        kept.extend(queues[position + 1:])
+                        break
+                queues[:] = kept
             if best is None:
                 break
-            item = best.pop()
-            placement.put(item, host, member_hosts)
-            open_queues = [queue for queue in still if queue]
+            placement.put(best.pop(), host, member_hosts)
+
+
+def _free(host, policy):
+    capacity = host.capacity(policy)
+    return dict((name, limit - host.used.get(name, 0) - host.placed.get(name, 0)) for name, limit in capacity.items())
+
+
+def _short(item, free):
+    """True when a class has less room left under the item's policy than the item takes,
+    so that fits() refuses it too: most kinds a host no longer takes, told for less."""
+    for name, amount in item.demand_order:
+        room = free.get(name)
+        if room is not None and amount > room + EPSILON:
+            return True
+    return False
 
 
 def _capacity_weight(host, policy):
@@ -213,7 +267,7 @@ def _spread(ordered, hosts, member_hosts, placement):
     holders = {}  # host -> the heap keys it is in
 
     def heap_for(item):
-        key = (item.policy.name, tuple(h.name for h in item.feasible))
+        key = (item.policy.name, hosts_key(item))
         if key not in heaps:
             heap = [(_load(h, item.policy), h.name, version[id(h)], h) for h in item.feasible]
             heapq.heapify(heap)

@@ -137,10 +137,13 @@ class HostState(object):
 class Item(object):
     """What is placed in one go: one VM, or the VMs of a hard affinity group that must
     share a host. ``feasible`` lists the hosts whose per-host verdict admits every VM of
-    it; ``verdicts`` says for the other hosts why not."""
+    it; ``verdicts`` says for the other hosts why not. Items whose VMs ask the same of
+    the hosts share these (read only); ``hosts_key`` is the same small number for items
+    with the same feasible hosts."""
 
     __slots__ = ('vms', 'names', 'policies', 'policy', 'demand', 'numa', 'group_counts', 'feasible', 'verdicts',
-                 'unconfirmed', 'size')
+                 'unconfirmed', 'size', 'hosts_key', 'demand_order', 'joined', 'numa_free',
+                 'policy_set')
 
     def __init__(self, vms, policy_of):
         self.vms = vms
@@ -151,6 +154,7 @@ class Item(object):
             if policy not in self.policies:
                 self.policies.append(policy)
         self.policy = self.policies[0]
+        self.policy_set = frozenset(self.policies)
         self.demand = {}
         self.numa = []
         self.group_counts = {}
@@ -160,7 +164,15 @@ class Item(object):
             self.numa.append(numa_demand(vm))
             for group in vm.get('groups') or ():
                 self.group_counts[group] = self.group_counts.get(group, 0) + 1
+        # What the rules read on every host tried, worked out once: the demand by class
+        # name, (name, count, definition) of the groups the VMs join, whether any VM
+        # needs NUMA cells.
+        self.demand_order = tuple(sorted(self.demand.items()))
+        self.joined = tuple((name, self.group_counts[name], self.group(name)) for name in sorted(self.group_counts)
+                            if self.group(name) is not None)
+        self.numa_free = all(nodes is None for nodes in self.numa)
         self.feasible, self.verdicts, self.unconfirmed = [], {}, {}
+        self.hosts_key = None
         self.size = None
 
     def group(self, name):
@@ -169,6 +181,12 @@ class Item(object):
             if name in policy.groups:
                 return policy.groups[name]
         return None
+
+
+def hosts_key(item):
+    """Equal for items with the same feasible hosts: the number placement gave them, else
+    their names."""
+    return item.hosts_key if item.hosts_key is not None else tuple(host.name for host in item.feasible)
 
 
 def vm_demand(vm):
@@ -215,22 +233,26 @@ def numa_demand(vm):
 
 
 def rule_capacity(host, item):
-    policies = item.policies + [policy for policy in host.policies if policy not in item.policies]
-    for name in sorted(item.demand):
-        amount = item.demand[name]
-        capacity = host.limit(name, policies)
+    only = None
+    if len(item.policies) == 1 and host.policies <= item.policy_set:
+        # The common case, checked on every host tried: one policy's limits.
+        only = host.capacity(item.policy)
+    else:
+        policies = item.policies + [policy for policy in host.policies if policy not in item.policies]
+    used, placed = host.used, host.placed
+    for name, amount in item.demand_order:
+        capacity = only.get(name) if only is not None else host.limit(name, policies)
         if capacity is None:
             continue  # no inventory: the per-host verdict said whether that may be unconfirmed
-        free = capacity - host.used.get(name, 0) - host.placed.get(name, 0)
+        free = capacity - used.get(name, 0) - placed.get(name, 0)
         if amount > free + EPSILON:
             return 'capacity_exceeded', {'class': name, 'need': amount, 'free': free, 'capacity': capacity}
     return None
 
 
 def rule_groups(host, item):
-    for name in sorted(item.group_counts):
-        count, group = item.group_counts[name], item.group(name)
-        if group is None or not group.hard:
+    for name, count, group in item.joined:
+        if not group.hard:
             continue
         here = host.groups.get(name, 0)
         if group.max_per_host and here + count > group.max_per_host:
@@ -242,9 +264,8 @@ def rule_groups(host, item):
 def rule_affinity_hosts(host, item, member_hosts):
     """A hard affinity group without max_per_host whose members already run somewhere
     keeps the rest with them."""
-    for name in sorted(item.group_counts):
-        group = item.group(name)
-        if group is None or not group.hard or group.kind != 'affinity' or group.max_per_host:
+    for name, count, group in item.joined:
+        if not group.hard or group.kind != 'affinity' or group.max_per_host:
             continue
         holding = member_hosts.get(name)
         if holding and host.name not in holding:
@@ -256,7 +277,7 @@ def fit_cells(host, item):
     """The host cell of every guest NUMA node of the item's VMs, as
     ``[[(node, cell index)]]`` per VM (None for a VM without NUMA needs), or None when
     they do not fit. Each guest node gets a distinct cell of its VM."""
-    if all(nodes is None for nodes in item.numa):
+    if item.numa_free:
         return [None] * len(item.numa)
     if not host.cells:
         return None
@@ -381,13 +402,12 @@ def uncommit(host, item, member_hosts, layout):
 def soft_terms(host, item):
     """``(penalty, {term: value})`` of the soft group rules on this host."""
     penalty, terms = 0.0, {}
-    for name in sorted(item.group_counts):
-        group = item.group(name)
-        if group is None or group.hard:
+    for name, count, group in item.joined:
+        if group.hard:
             continue
         here = host.groups.get(name, 0)
         if group.kind == 'anti_affinity':
-            over = max(0, here + item.group_counts[name] - (group.max_per_host or 1))
+            over = max(0, here + count - (group.max_per_host or 1))
             if over:
                 penalty += SOFT_WEIGHT * over
                 terms['soft_anti_affinity:%s' % name] = over
@@ -399,11 +419,12 @@ def soft_terms(host, item):
 
 def utilizations(host, item):
     """``{class: utilisation after placing item}`` of the scored classes the host has."""
+    capacity = host.capacity(item.policy)
     found = {}
     for name in SCORED:
-        value = host.utilization(name, item.policy, item.demand.get(name, 0))
-        if value is not None:
-            found[name] = value
+        limit = capacity.get(name)
+        if limit and limit > 0:
+            found[name] = (host.used.get(name, 0) + host.placed.get(name, 0) + item.demand.get(name, 0)) / float(limit)
     return found
 
 

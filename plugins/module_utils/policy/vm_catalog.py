@@ -466,6 +466,18 @@ class Catalog(object):
         self.hardware_traits = hardware_traits or []
         self.qos_policies = qos_policies or {}
         self.placement_policies = placement_policies or {}
+        self._group_names = {}
+
+    def group_names(self, policy_name):
+        """The names of the affinity and anti-affinity groups of placement policy
+        ``policy_name`` (none when there is no such policy), worked out once per policy:
+        every VM that joins a group is checked against them."""
+        found = self._group_names.get(policy_name)
+        if found is None:
+            policy = self.placement_policies.get(policy_name) or {}
+            found = self._group_names[policy_name] = frozenset(
+                group['name'] for kind in ('affinity', 'anti_affinity') for group in policy.get(kind) or ())
+        return found
 
     def __repr__(self):
         return 'Catalog(resource_classes=%r, hardware_traits=%r, qos_policies=%r, placement_policies=%r)' % (

@@ -281,17 +281,8 @@ def _catalog_name(checker, vm, key, known, section):
     return None
 
 
-def policy_groups(policy):
-    """``{name: (kind, group)}`` of a placement policy's affinity and anti-affinity groups."""
-    found = {}
-    for kind in GROUP_KINDS:
-        for group in (policy or {}).get(kind) or ():
-            found.setdefault(group['name'], (kind, group))
-    return found
-
-
-def _groups(checker, vm, policy_name, policy):
-    known = policy_groups(policy)
+def _groups(checker, vm, policy_name, known):
+    """The groups ``vm`` joins; ``known``: the group names of its placement policy."""
     names = []
     for position, name in enumerate(checker.items(vm, 'groups')):
         field = 'groups[%d]' % position
@@ -407,7 +398,7 @@ def check_vm(vm, index, catalog, problems):
         'forbidden_traits': sorted(set(_traits(checker, vm, 'forbidden_traits')) | set(rclass.get('forbidden_traits') or ())
                                    | set(policy.get('forbidden_traits') or ())),
         'placement_policy': policy_name,
-        'groups': _groups(checker, vm, policy_name, policy),
+        'groups': _groups(checker, vm, policy_name, catalog.group_names(policy_name)),
         # What the host-side checks take from the policy: where the VM may go, and the
         # resources kept back on every host.
         'hosts': list(policy.get('hosts') or ()),

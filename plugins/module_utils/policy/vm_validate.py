@@ -149,11 +149,12 @@ def check_input(vms, catalog=None, hosts=None, detail='first', gathered=None):
     return checked
 
 
-def add_verdicts(checked, detail='first'):
-    """Appends the verdict of every checkable VM against the hosts to the problems."""
+def add_verdicts(checked, detail='first', satisfied=()):
+    """Appends the verdict of every checkable VM against the hosts to the problems.
+    ``satisfied``: names of VMs a host is already known to satisfy, which have none."""
     verdicts = {}
     for vm in checked.resolved:
-        if vm is None or vm['name'] in checked.duplicates:
+        if vm is None or vm['name'] in checked.duplicates or vm['name'] in satisfied:
             continue
         key = signature(vm)
         if key not in verdicts:

@@ -318,6 +318,13 @@ def test_indexed_hardware_traits_are_custom_traits_for_the_traits_engine():
     assert custom_traits_matching(dict(index_catalog(VALID).hardware_traits), facts, sriov) == {'CUSTOM_BIG_MEMORY'}
 
 
+def test_indexed_group_names_are_those_of_both_kinds_of_the_policy():
+    catalog = index_catalog(VALID)
+    assert catalog.group_names('default') == {'db', 'web'}
+    assert catalog.group_names('none-such') == frozenset()
+    assert catalog.group_names(None) == frozenset()
+
+
 # -- the filter --------------------------------------------------------------------
 
 
