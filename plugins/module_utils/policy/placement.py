@@ -55,10 +55,7 @@ def place_vms(vms, catalog=None, hosts=None, engine='heuristic', gathered=None):
     existing = _existing(resolved, states)
     member_hosts = _groups_on_hosts(resolved, states, policies)
     items = _items(resolved, existing, states, policies, checked.index)
-    placed = placement_heuristic.Placement()
-    for strategy in ('pack', 'spread'):
-        chosen = [item for item in items if item.policy.strategy == strategy]
-        placement_heuristic.place(chosen, states, strategy, member_hosts, placed)
+    placed = placement_heuristic.solve(items, states, member_hosts)
     answer = _answer(vms, checked, resolved, existing, items, placed, states, member_hosts, policies)
     answer['engine'] = {'requested': engine, 'used': engine, 'status': 'heuristic', 'seconds': round(time.time() - started, 3)}
     return answer
