@@ -205,3 +205,14 @@ def test_the_heuristic_uses_the_optimal_number_of_hosts_under_pack(results):
     missed = [(row[0], row[4], row[8]) for row in possible if row not in optimal]
     assert len(optimal) >= 0.90 * len(possible), 'optimal hosts in %d of %d; (seed, hosts, bound) missed: %s' % (
         len(optimal), len(possible), missed)
+
+
+def test_cp_sat_reaches_the_oracle_on_every_tenth_instance(results):
+    """The engine's own model, on the same instances: as many VMs as the oracle places and,
+    when both prove it, as few hosts."""
+    for seed, count, hosts_count, placed, used, most, proven, fewest, bound in results[::10]:
+        hosts, vms = instance(seed)
+        answer = place_vms(*arguments(hosts, vms), engine='cp-sat', time_limit=5)
+        assert answer['summary']['placed'] >= most, seed
+        if proven and fewest == bound and answer['engine']['status'] == 'optimal':
+            assert answer['summary']['hosts_used'] == fewest, seed
