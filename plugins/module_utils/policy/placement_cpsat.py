@@ -152,7 +152,9 @@ class _Model(object):
         self.on_host = {}  # host name -> [(item index, var)]
         self.penalty = []
         self.balance = []
+        self.derived = []  # (var, its value as a function of the others'), in creation order
         self._admissible(member_hosts)
+        self.opened = self._opened()
         for host in self.hosts:
             self._capacity(host)
             self._numa(host)
@@ -193,6 +195,15 @@ class _Model(object):
         return [index for index, cell in enumerate(host.cells)
                 if all(free is not None and amount <= free for kind, amount, free in node_room(cell, node))]
 
+    def _opened(self):
+        """host name -> "pack items open this host", for the hosts not in use before."""
+        found = {}
+        for host in self.hosts:
+            packed = [var for index, var in self.on_host.get(host.name, ()) if self.items[index].policy.strategy == 'pack']
+            if packed and not host.in_use():
+                found[host.name] = self._any(packed, 'open_%s' % host.order)
+        return found
+
     # -- rule_capacity -----------------------------------------------------------------
 
     def _capacity(self, host):
@@ -223,7 +234,10 @@ class _Model(object):
                 loosest = min(loosest, rooms.get(policy, loosest))
             load = sum(amount * var for amount, var in terms)
             total = sum(amount for amount, var in terms)
-            if total > loosest:
+            if host.name in self.opened and all(self.items[index].policy.strategy == 'pack' for index, var in here):
+                # Stated with the host's open indicator, the capacity bounds the hosts pack opens.
+                self.model.add(load <= loosest * self.opened[host.name])
+            elif total > loosest:
                 self.model.add(load <= loosest)
             for policy in candidates:
                 if policy in rooms and rooms[policy] < loosest and total > rooms[policy]:
@@ -232,11 +246,15 @@ class _Model(object):
                     self.model.add(load <= rooms[policy]).only_enforce_if(indicators[policy.name])
 
     def _policy_here(self, host, policy, here):
-        indicator = self.model.new_bool_var('p_%s_%s' % (host.order, policy.name))
-        for index, var in here:
-            if policy in self.items[index].policies:
-                self.model.add_implication(var, indicator)
-        return indicator
+        return self._any([var for index, var in here if policy in self.items[index].policies], 'p_%s_%s' % (host.order, policy.name))
+
+    def _any(self, variables, label):
+        """A boolean that each of ``variables`` implies: in a hint, whether any is set."""
+        found = self.model.new_bool_var(label)
+        for var in variables:
+            self.model.add_implication(var, found)
+        self.derived.append((found, lambda value: int(any(value(var) for var in variables))))
+        return found
 
     # -- fit_cells ---------------------------------------------------------------------
 
@@ -289,27 +307,26 @@ class _Model(object):
             soft = [group for index, count, group, var in here if group is not None and not group.hard]
             spread_out = [group.max_per_host or 1 for group in soft if group.kind == 'anti_affinity']
             if spread_out and initial + total > min(spread_out):
-                over = self.model.new_int_var(0, initial + total - min(spread_out), 'over_%s_%s' % (host.order, name))
-                self.model.add(over >= load + initial - min(spread_out))
+                limit = min(spread_out)
+                over = self.model.new_int_var(0, initial + total - limit, 'over_%s_%s' % (host.order, name))
+                self.model.add(over >= load + initial - limit)
+                self.derived.append((over, lambda value, counted=[(count, var) for index, count, group, var in here], initial=initial, limit=limit:
+                                     max(0, initial + sum(count * value(var) for count, var in counted) - limit)))
                 self.penalty.append(over)
             if any(group.kind == 'affinity' for group in soft) and not initial:
-                joined = self.model.new_bool_var('joined_%s_%s' % (host.order, name))
-                for index, count, group, var in here:
-                    self.model.add_implication(var, joined)
-                self.penalty.append(joined)
+                self.penalty.append(self._any([var for index, count, group, var in here], 'joined_%s_%s' % (host.order, name)))
         together = [index for index, count, group in members
                     if group is not None and group.hard and group.kind == 'affinity' and not group.max_per_host]
         if together and not member_hosts.get(name):
             # No member runs yet: the first item's host becomes the group's only host.
-            chosen = dict((host.name, self.model.new_bool_var('at_%s_%s' % (host.order, name))) for host in self.hosts)
+            chosen = dict((host.name, self._any([self.x[index, host.name] for index in together if (index, host.name) in self.x],
+                                                'at_%s_%s' % (host.order, name))) for host in self.hosts)
             self.model.add_at_most_one(chosen.values())
             for index, count, group in members:
                 for host in self.hosts:
                     if (index, host.name) not in self.x:
                         continue
-                    if index in together:
-                        self.model.add_implication(self.x[index, host.name], chosen[host.name])
-                    else:
+                    if index not in together:
                         self.model.add(self.x[index, host.name] + sum(chosen.values()) - chosen[host.name] <= 1)
 
     # -- objective ---------------------------------------------------------------------
@@ -317,14 +334,7 @@ class _Model(object):
     def _strategy(self):
         """The strategy objective; under spread also ``self.balance``, a convex measure of
         the hosts' utilisations (the sum over hosts of how far each is above each tenth)."""
-        opened = []
-        for host in self.hosts:
-            packed = [var for index, var in self.on_host.get(host.name, ()) if self.items[index].policy.strategy == 'pack']
-            if packed and not host.in_use():
-                used = self.model.new_bool_var('open_%s' % host.order)
-                for var in packed:
-                    self.model.add_implication(var, used)
-                opened.append(used)
+        opened = [self.opened[host.name] for host in self.hosts if host.name in self.opened]
         rows = {}  # host -> [(capacity, base, terms)]
         for host in self.hosts:
             here = self.on_host.get(host.name, ())
@@ -346,35 +356,70 @@ class _Model(object):
         for name, found in rows.items():
             tops[name] = max(-(-UTIL_SCALE * (base + sum(amount for amount, var in terms)) // capacity) for capacity, base, terms in found)
         highest = self.model.new_int_var(0, max(tops.values()), 'highest_utilisation')
+        utilisations = []
         for name in sorted(rows):
             utilisation = self.model.new_int_var(0, tops[name], 'utilisation_%s' % name)
             for capacity, base, terms in rows[name]:
                 self.model.add(capacity * utilisation >= UTIL_SCALE * (base + sum(amount * var for amount, var in terms)))
             self.model.add(highest >= utilisation)
+            self.derived.append((utilisation, lambda value, found=rows[name]: max(
+                -(-UTIL_SCALE * (base + sum(amount * value(var) for amount, var in terms)) // capacity) for capacity, base, terms in found)))
+            utilisations.append(utilisation)
             for step in range(BALANCE_STEPS):
                 floor = step * UTIL_SCALE // BALANCE_STEPS
                 if floor >= tops[name]:
                     break
                 above = self.model.new_int_var(0, tops[name] - floor, 'above_%s_%d' % (name, step))
                 self.model.add(above >= utilisation - floor)
+                self.derived.append((above, lambda value, utilisation=utilisation, floor=floor: max(0, value(utilisation) - floor)))
                 self.balance.append(above)
+        self.derived.append((highest, lambda value: max(value(utilisation) for utilisation in utilisations)))
         return (max(tops.values()) + 1) * sum(opened) + highest if opened else highest
 
     # -- solving -----------------------------------------------------------------------
 
     def hint(self, start):
-        """Starts the search from ``start`` (id(item) -> (host, layout))."""
+        """Starts the search from ``start`` (id(item) -> (host, layout)), with every
+        variable hinted: CP-SAT drops a hint it cannot complete within a few conflicts."""
+        values = {}
         for index, item in enumerate(self.items):
             host, layout = start.get(id(item), (None, None))
             for other in self.hosts:
                 if (index, other.name) in self.x:
-                    self.model.add_hint(self.x[index, other.name], other is host)
+                    values[self.x[index, other.name].index] = int(other is host)
             for vm in range(len(item.numa)):
                 for other in self.hosts:
                     cells = dict(layout[vm] or ()) if other is host and layout else {}
                     for node, options in enumerate(self.cells.get((index, vm, other.name), ())):
                         for cell, var in options.items():
-                            self.model.add_hint(var, cells.get(node) == cell)
+                            values[var.index] = int(cells.get(node) == cell)
+
+        def value(var):
+            return values.get(var.index, 0)
+        for var, rule in self.derived:
+            values[var.index] = rule(value)
+        for index, found in sorted(values.items()):
+            self.model.add_hint(self.model.get_int_var_from_proto_index(index), found)
+
+    def _hint_all(self, solver):
+        """Hints every variable with its value in ``solver``'s last solution."""
+        self.model.clear_hints()
+        for index in range(len(self.model.proto.variables)):
+            var = self.model.get_int_var_from_proto_index(index)
+            self.model.add_hint(var, solver.value(var))
+
+    def _solver(self, seconds, deterministic):
+        solver = self.cp_model.CpSolver()
+        solver.parameters.num_workers = 1
+        solver.parameters.random_seed = SEED
+        # CP-SAT's full presolve (symmetries, repeated passes, linear overlaps) spent the
+        # whole budget of a 500 VMs x 50 hosts batch before the search could start.
+        solver.parameters.symmetry_detection_deterministic_time_limit = 0.1
+        solver.parameters.max_presolve_iterations = 1
+        solver.parameters.find_big_linear_overlap = False
+        solver.parameters.max_time_in_seconds = max(0.0, seconds)
+        solver.parameters.max_deterministic_time = max(0.0, deterministic)
+        return solver
 
     def _stages(self, start):
         """``[(name, objective, counts)]``: the stages in order; a stage that does not
@@ -407,19 +452,26 @@ class _Model(object):
         stages = self._stages(start)
         found, status = None, 'optimal'
         budget = DETERMINISTIC_SHARE * time_limit
+        refining = REFINE_SHARE * time_limit
+        reserve = refining * len([stage for stage in stages if not stage[2]])
         for position, (name, objective, counts) in enumerate(stages):
-            share = 1.0 if position == len(stages) - 1 else STAGE_SHARE
             left = deadline - time.time()
             if left <= 0 or budget <= 0:
                 if counts:
                     status = 'feasible'
                 break
+            if counts:
+                # The stages that count split what the refining ones leave, each the half
+                # of it but the last, which takes it all.
+                share = STAGE_SHARE if any(stage[2] for stage in stages[position + 1:]) else 1.0
+                seconds, deterministic = left * share * (1.0 - reserve / budget if budget > reserve else 0.0), (budget - reserve) * share
+            else:
+                reserve -= refining
+                seconds, deterministic = left, min(budget, refining)
+            if deterministic <= 0:
+                continue
             self.model.minimize(objective)
-            solver = self.cp_model.CpSolver()
-            solver.parameters.num_workers = 1
-            solver.parameters.random_seed = SEED
-            solver.parameters.max_time_in_seconds = left * share
-            solver.parameters.max_deterministic_time = budget * share if counts else min(budget * share, REFINE_SHARE * time_limit)
+            solver = self._solver(seconds, deterministic)
             result = solver.solve(self.model)
             budget -= solver.deterministic_time
             if result not in (self.cp_model.OPTIMAL, self.cp_model.FEASIBLE):
@@ -434,13 +486,8 @@ class _Model(object):
                 if counts:
                     status = 'feasible'
             found = self._read(solver)
-            self._rehint(solver)
+            self._hint_all(solver)
         return found, (status if found is not None else None)
-
-    def _rehint(self, solver):
-        self.model.clear_hints()
-        for var in list(self.x.values()) + [var for per_node in self.cells.values() for options in per_node for var in options.values()]:
-            self.model.add_hint(var, solver.boolean_value(var))
 
     def _read(self, solver):
         found = {}

@@ -29,7 +29,7 @@ from ansible_collections.virtumancer.hostcaps.plugins.module_utils.policy.placem
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.policy.vm_validate import validate_vms
 from ansible_collections.virtumancer.hostcaps.tests.unit.placement_fleet import CELL_CPUS, CELL_MEMORY_MB, hostvars, vm
 
-settings.register_profile('placement', deadline=None, max_examples=60, derandomize=True,
+settings.register_profile('placement', deadline=None, max_examples=150, derandomize=True,
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 PLACEMENT = settings.get_profile('placement')
 
@@ -263,7 +263,7 @@ def test_the_answer_does_not_depend_on_the_input_order(example, rng):
     assert _without_timing(first) == _without_timing(second)
 
 
-@settings(PLACEMENT, max_examples=20)
+@settings(PLACEMENT, max_examples=40)
 @given(fleets())
 def test_cp_sat_keeps_the_hard_rules_and_places_at_least_as_many(example):
     pytest.importorskip('ortools')

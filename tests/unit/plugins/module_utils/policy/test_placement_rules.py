@@ -141,6 +141,18 @@ def test_sriov_vfs_are_a_class_the_batch_shares(engine, tmp_path, vfs, placed):
         assert answer['unplaced'][0]['codes'] == {'capacity_exceeded': 1}
 
 
+@pytest.mark.parametrize('second_gb, placed', [(50, 2), (51, 1)])
+def test_a_storage_pool_holds_the_disks_of_the_batch(engine, second_gb, placed):
+    """default-pool has 100 GiB: each disk alone fits, both must fit together."""
+    vms = [vm('a', disk_gb=50, disks=[{'size_gb': 50, 'pool': 'default-pool'}]),
+           vm('b', disk_gb=second_gb, disks=[{'size_gb': second_gb, 'pool': 'default-pool'}])]
+    answer = place(vms, {'hv1': hostvars(disk_gb=100)}, engine=engine)
+    assert answer['problems'] == []
+    assert len(answer['placements']) == placed
+    if placed == 1:
+        assert answer['unplaced'][0]['codes'] == {'capacity_exceeded': 1}
+
+
 # -- traits, host patterns, unconfirmed hosts -------------------------------------------
 
 
@@ -336,6 +348,19 @@ def test_spread_balances_the_highest_utilisation(engine):
     answer = place(vms, hosts, catalog(policy(strategy='spread')), engine=engine)
     highest = max(entry['resources']['VCPU']['utilization'] for entry in answer['hosts'].values())
     assert highest == 0.5
+
+
+def test_a_batch_of_pack_and_spread_policies_keeps_each_strategy(engine):
+    """The pack VMs share a host; the spread VMs go to the two emptier ones."""
+    rules = catalog(policy('packed', strategy='pack'), policy('spread', strategy='spread'))
+    hosts = dict(('hv%d' % n, hostvars(vcpus=16)) for n in range(3))
+    vms = [vm('p%d' % n, vcpus=4, placement_policy='packed') for n in range(3)] + \
+        [vm('s%d' % n, vcpus=2, placement_policy='spread') for n in range(3)]
+    answer = place(vms, hosts, rules, engine=engine)
+    on = where(answer)
+    packed = set(on['p%d' % n] for n in range(3))
+    assert len(packed) == 1
+    assert sorted(set(on['s%d' % n] for n in range(3))) == sorted(set(hosts) - packed)
 
 
 @pytest.mark.parametrize('strategy', ['pack', 'spread'])
