@@ -141,6 +141,19 @@ def test_sriov_vfs_are_a_class_the_batch_shares(engine, tmp_path, vfs, placed):
         assert answer['unplaced'][0]['codes'] == {'capacity_exceeded': 1}
 
 
+@pytest.mark.parametrize('second, placed', [([], 2), ([{'vendor': '10de', 'device': '2236'}], 1)])
+def test_a_pci_device_goes_to_one_vm_of_the_batch(engine, tmp_path, second, placed):
+    """The host has one NVIDIA A10 ready for passthrough: each VM alone passes, the
+    second one that asks for it finds it taken."""
+    hosts = {'hv1': {'ansible_facts': {'libvirt_host_caps': sev_facts(), 'sriov': sriov_host(str(tmp_path))}}}
+    vms = [vm('gpu01', pci_devices=[{'vendor': '10de', 'device': '2236'}]), vm('gpu02', pci_devices=second)]
+    answer = place(vms, hosts, engine=engine)
+    assert answer['problems'] == []
+    assert len(answer['placements']) == placed
+    if placed == 1:
+        assert answer['unplaced'][0]['reasons'] == ['1 host (hv1): PCI device 10de:2236 needs 1, most free 0']
+
+
 @pytest.mark.parametrize('second_gb, placed', [(50, 2), (51, 1)])
 def test_a_storage_pool_holds_the_disks_of_the_batch(engine, second_gb, placed):
     """default-pool has 100 GiB: each disk alone fits, both must fit together."""
@@ -172,10 +185,17 @@ def test_a_required_trait_from_vm_resource_class_or_policy(engine, where_from, h
         assert codes(answer, 'web01') == {'trait_missing': 1}
 
 
+@pytest.mark.parametrize('where_from', ['vm', 'resource_class', 'policy'])
 @pytest.mark.parametrize('host_has, placed', [(False, True), (True, False)])
-def test_a_forbidden_trait(engine, host_has, placed):
+def test_a_forbidden_trait_from_vm_resource_class_or_policy(engine, where_from, host_has, placed):
+    rules = catalog(policy(forbidden_traits=['CUSTOM_NOISY'] if where_from == 'policy' else []),
+                    resource_classes=[{'name': 'quiet', 'vcpus': 2, 'memory_mb': 4096, 'disk_gb': 0,
+                                       'forbidden_traits': ['CUSTOM_NOISY'] if where_from == 'resource_class' else []}])
+    more = {'resource_class': 'quiet'}
+    if where_from == 'vm':
+        more['forbidden_traits'] = ['CUSTOM_NOISY']
     hosts = {'hv1': hostvars(traits=['CUSTOM_NOISY'] if host_has else [])}
-    answer = place([vm('web01', forbidden_traits=['CUSTOM_NOISY'])], hosts, engine=engine)
+    answer = place([vm('web01', **more)], hosts, rules, engine=engine)
     assert ('web01' in where(answer)) is placed
     if not placed:
         assert codes(answer, 'web01') == {'trait_forbidden': 1}
