@@ -15,10 +15,10 @@ from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.plain i
 
 
 @plain_arguments(AnsibleFilterError)
-def vm_place(vms, catalog=None, hosts=None, engine='heuristic', gathered=None):
+def vm_place(vms, catalog=None, hosts=None, engine='heuristic', time_limit=10, gathered=None):
     try:
-        return place_vms(vms, catalog=catalog, hosts=hosts, engine=engine, gathered=gathered)
-    except InputError as exc:
+        return place_vms(vms, catalog=catalog, hosts=hosts, engine=engine, time_limit=time_limit, gathered=gathered)
+    except (InputError, ImportError) as exc:
         raise AnsibleFilterError('vm_place: %s' % exc)
 
 

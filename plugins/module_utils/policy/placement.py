@@ -8,7 +8,7 @@
    a host is admissible for a VM only when its per-host verdict passes, or cannot confirm
    and the VM's placement policy says ``allow_unconfirmed``.
 2. The model (placement_model): hosts with what their domains hold, and items.
-3. The engine, placement_heuristic, places the items.
+3. An engine places the items: placement_heuristic (default) or placement_cpsat.
 4. The answer: placements with the score terms that chose each host, unplaced VMs with
    their reasons summarised over the hosts, each host's projected usage.
 """
@@ -29,21 +29,25 @@ from ansible_collections.virtumancer.hostcaps.plugins.module_utils.policy.vm_hos
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.policy.vm_validate import UNCHECKED_FIELDS, InputError, add_verdicts, check_input
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.plain import describe, short_repr
 
-ENGINES = ('heuristic',)
+ENGINES = ('heuristic', 'cp-sat')
+MAX_TIME_LIMIT = 3600
 # Distinct messages of one code shown before they are summed up as one line.
 MESSAGES_PER_CODE = 3
 
 
-def _check_options(engine):
+def _check_options(engine, time_limit):
     if engine not in ENGINES:
         raise InputError('engine must be %s, got %s' % (' or '.join(ENGINES), describe(engine)))
+    if isinstance(time_limit, bool) or not isinstance(time_limit, (int, float)) or not 0 < time_limit <= MAX_TIME_LIMIT:
+        raise InputError('time_limit must be a number of seconds above 0 and at most %d, got %s; e.g. time_limit=10'
+                         % (MAX_TIME_LIMIT, describe(time_limit)))
 
 
-def place_vms(vms, catalog=None, hosts=None, engine='heuristic', gathered=None):
+def place_vms(vms, catalog=None, hosts=None, engine='heuristic', time_limit=10, gathered=None):
     """The placement of ``vms`` on ``hosts`` (host -> hostvars[host] or its facts), as
     ``{placements, unplaced, hosts, problems, engine, summary}``. Raises InputError for
     input that cannot be placed at all (the message names it)."""
-    _check_options(engine)
+    _check_options(engine, time_limit)
     if hosts is None:
         raise InputError('hosts is required: map each host name to hostvars[host] (or its ansible_facts)')
     # A batch allocates millions of small objects and leaves no cycles to collect: the
@@ -52,13 +56,13 @@ def place_vms(vms, catalog=None, hosts=None, engine='heuristic', gathered=None):
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _place(vms, catalog, hosts, engine, gathered)
+        return _place(vms, catalog, hosts, engine, time_limit, gathered)
     finally:
         if collecting:
             gc.enable()
 
 
-def _place(vms, catalog, hosts, engine, gathered):
+def _place(vms, catalog, hosts, engine, time_limit, gathered):
     started = time.time()
     checked = check_input(vms, catalog, hosts, 'first', gathered)
     policies = _policies(checked.catalog)
@@ -72,12 +76,14 @@ def _place(vms, catalog, hosts, engine, gathered):
         add_verdicts(checked, satisfied=set(name for name, failed in outcomes.items() if len(failed) < len(states)))
     member_hosts = _groups_on_hosts(resolved, states, policies)
     items = _items(movable, outcomes, states, policies) if checked.index else []
-    placed = placement_heuristic.Placement()
-    for strategy in ('pack', 'spread'):
-        chosen = [item for item in items if item.policy.strategy == strategy]
-        placement_heuristic.place(chosen, states, strategy, member_hosts, placed)
+    status = 'heuristic'
+    if engine == 'cp-sat':
+        from ansible_collections.virtumancer.hostcaps.plugins.module_utils.policy import placement_cpsat
+        placed, status = placement_cpsat.solve(items, states, member_hosts, time_limit)
+    else:
+        placed = placement_heuristic.solve(items, states, member_hosts)
     answer = _answer(vms, checked, resolved, existing, items, placed, states, member_hosts, policies)
-    answer['engine'] = {'requested': engine, 'used': engine, 'status': 'heuristic', 'seconds': round(time.time() - started, 3)}
+    answer['engine'] = {'requested': engine, 'used': engine, 'status': status, 'seconds': round(time.time() - started, 3)}
     return answer
 
 

@@ -13,6 +13,12 @@
 - Then every item still unplaced is tried on every admissible host once more, moving one
   placed item elsewhere when that makes room, so that nothing is reported unplaced while
   a host could take it.
+- A small batch (PORTFOLIO_PAIRS) is also placed in other orders, the items with the
+  fewest admissible hosts first and, under pack, item by item (each on the fullest host in
+  use, else on the host that can take the most of the batch) and smallest first; the best
+  by VMs placed, soft group rules, then hosts in use (pack) or highest utilisation
+  (spread) is kept, and then improved by ruin and recreate while VMs are left unplaced
+  or, under pack, more hosts are in use than a lower bound.
 
 Items are ordered by size, then name, and hosts by name: the same input always gives the
 same output, whatever the order of the VMs.
@@ -23,9 +29,10 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import heapq
+import random
 
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.policy.placement_model import (
-    EPSILON, SCORED, commit, fits, hosts_key, score, uncommit,
+    EPSILON, SCORED, commit, fits, hosts_key, score, soft_penalty, soft_terms, uncommit,
 )
 
 # Hosts the spread heap hands over before choosing among those that fit.
@@ -46,11 +53,12 @@ class Placement(object):
         self.layout = {}
         self.terms = {}
 
-    def put(self, item, host, member_hosts, terms=None):
-        """Commits ``item`` to ``host``, keeping the score terms of that choice (``terms``
-        when an undone move puts it back)."""
+    def put(self, item, host, member_hosts, terms=None, layout=None):
+        """Commits ``item`` to ``host`` (on the NUMA cells of ``layout`` when the engine
+        chose them), keeping the score terms of that choice (``terms`` when an undone move
+        puts it back)."""
         self.terms[id(item)] = terms or score(host, item, item.policy.strategy)[1]
-        self.layout[id(item)] = commit(host, item, member_hosts)
+        self.layout[id(item)] = commit(host, item, member_hosts, layout)
         self.host_of[id(item)] = host
 
     def take(self, item, member_hosts):
@@ -81,6 +89,15 @@ def _order(items, reference):
     return sorted(items, key=lambda item: (-item.size, -len(item.names), item.names[0]))
 
 
+def solve(items, hosts, member_hosts):
+    """The ``Placement`` of ``items`` on ``hosts``: the items of pack policies first, then
+    those of spread policies."""
+    placement = Placement()
+    for strategy in ('pack', 'spread'):
+        place([item for item in items if item.policy.strategy == strategy], hosts, strategy, member_hosts, placement)
+    return placement
+
+
 def place(items, hosts, strategy, member_hosts, placement=None):
     """Places ``items`` (not yet placed) on ``hosts`` with ``strategy``; returns the
     ``Placement``."""
@@ -89,13 +106,114 @@ def place(items, hosts, strategy, member_hosts, placement=None):
         return placement
     reference = reference_capacity(hosts, items[0].policy)
     ordered = _order(items, reference)
-    if strategy == 'pack':
-        _pack(ordered, hosts, member_hosts, placement)
-        _empty_hosts(ordered, hosts, member_hosts, placement)
-    else:
-        _spread(ordered, hosts, member_hosts, placement)
-    _sweep(ordered, hosts, strategy, member_hosts, placement)
+    constructions = PACK if strategy == 'pack' else SPREAD
+    if sum(len(item.feasible) for item in items) > PORTFOLIO_PAIRS:
+        _construct(constructions[0], ordered, hosts, strategy, member_hosts, placement)
+        return placement
+    bound = _hosts_bound(ordered, hosts) if strategy == 'pack' else None
+    best, best_key = None, None
+    for construction in constructions:
+        trial = Placement()
+        _construct(construction, ordered, hosts, strategy, member_hosts, trial)
+        key = _quality(ordered, hosts, strategy, trial)
+        for item in ordered:
+            if id(item) in trial.host_of:
+                trial.take(item, member_hosts)
+        if best is None or key < best_key:
+            best, best_key = construction, key
+    _construct(best, ordered, hosts, strategy, member_hosts, placement)
+    _improve(ordered, hosts, strategy, member_hosts, placement, bound)
     return placement
+
+
+def _construct(construction, ordered, hosts, strategy, member_hosts, placement):
+    construction(ordered, hosts, member_hosts, placement)
+    if strategy == 'pack':
+        _empty_hosts(ordered, hosts, member_hosts, placement)
+    _sweep(ordered, hosts, strategy, member_hosts, placement)
+
+
+def _quality(ordered, hosts, strategy, placement):
+    """The sort key of a placement, lower is better: the most VMs placed, the soft group
+    rules, then under pack the fewest hosts in use and the fullest ones (the sum of squared
+    loads, which rewards a nearly empty host that empties further), under spread the
+    lowest highest load and the evenest loads."""
+    placed = sum(len(item.names) for item in ordered if id(item) in placement.host_of)
+    policy = ordered[0].policy
+    loads = [_load(host, policy) for host in hosts if host.in_use()]
+    squares = sum(load * load for load in loads)
+    penalty = soft_penalty(hosts, ordered)
+    if strategy == 'pack':
+        return (-placed, penalty, len(loads), -squares)
+    return (-placed, penalty, max(loads or [0.0]), squares)
+
+
+def _host_rank(ordered, hosts):
+    """Sort key of the hosts to open: the most of the batch a host can take first, in the
+    classes the batch loads most (per class the smaller of its capacity and the demand
+    of the items it admits), then by name."""
+    policy = ordered[0].policy
+    demand, capacity, admitted = {}, {}, {}
+    for item in ordered:
+        for name, amount in item.demand.items():
+            demand[name] = demand.get(name, 0) + amount
+            for host in item.feasible:
+                here = admitted.setdefault(host.name, {})
+                here[name] = here.get(name, 0) + amount
+    for host in hosts:
+        for name, amount in host.capacity(policy).items():
+            if name in demand and amount > 0:
+                capacity[name] = capacity.get(name, 0) + amount
+    weight = dict((name, demand[name] / capacity[name] / capacity[name]) for name in capacity)
+
+    def rank(host):
+        room, wanted = host.capacity(policy), admitted.get(host.name, {})
+        return (-sum(weight[name] * min(room.get(name, 0), wanted.get(name, 0)) for name in weight), host.name)
+    return rank
+
+
+def _fill(ordered, hosts, member_hosts, placement):
+    """Item-centric pack: each item on the best host by ``_choose``."""
+    rank = _host_rank(ordered, hosts)
+    for item in ordered:
+        best = _choose(item, 'pack', member_hosts, rank)
+        if best is not None:
+            placement.put(item, best, member_hosts)
+
+
+def _choose(item, strategy, member_hosts, rank, closed=None, budget=None):
+    """The host ``item`` fits best, never ``closed``: by score, except that under pack the
+    host to open is the first by ``rank`` (the host that can take the most of the batch,
+    where the score would take the smallest)."""
+    best, best_key = None, None
+    for host in item.feasible:
+        if host.name == closed:
+            continue
+        if budget is not None:
+            budget[0] -= 1
+        if fits(host, item, member_hosts) is not None:
+            continue
+        key = score(host, item, strategy)[0]
+        if strategy == 'pack' and not host.in_use():
+            key = (key[0], 1, rank(host))
+        if best is None or key < best_key:
+            best, best_key = host, key
+    return best
+
+
+def _in_order(construction, key):
+    """``construction`` over the items sorted by ``key``."""
+    def build(ordered, hosts, member_hosts, placement):
+        construction(sorted(ordered, key=key), hosts, member_hosts, placement)
+    return build
+
+
+def _fewest_hosts_first(item):
+    return (len(item.feasible), -item.size, item.names[0])
+
+
+def _smallest_first(item):
+    return (item.size, item.names[0])
 
 
 # -- pack ------------------------------------------------------------------------------
@@ -239,7 +357,10 @@ def _empty_hosts(ordered, hosts, member_hosts, placement):
 
 
 def _best_other(item, avoid, placement, member_hosts, budget, by_host):
+    """The host in use other than ``avoid`` that ``item`` fits best, where the soft group
+    rules weigh no more than on ``avoid``: emptying a host never costs a soft rule."""
     best, best_key = None, None
+    limit = soft_terms(avoid, item)[0]
     for host in item.feasible:
         if host is avoid or not host.in_use() or host.name not in by_host:
             continue
@@ -247,6 +368,8 @@ def _best_other(item, avoid, placement, member_hosts, budget, by_host):
         if fits(host, item, member_hosts) is not None:
             continue
         key, dummy = score(host, item, 'pack')
+        if key[0] > limit:
+            continue
         if best is None or key < best_key:
             best, best_key = host, key
     return best
@@ -309,6 +432,102 @@ def _spread(ordered, hosts, member_hosts, placement):
         for key in holders.get(id(chosen), ()):
             heap, policy = heaps[key]
             heapq.heappush(heap, (_load(chosen, policy), chosen.name, version[id(chosen)], chosen))
+
+
+# How each strategy builds a placement. A batch of up to PORTFOLIO_PAIRS (item, admissible
+# host) pairs tries each and keeps the best by _quality; a larger one takes the first,
+# whose work per item stays near O(log hosts). The item-centric fills catch what the
+# bin-centric pass misses on small fleets of unlike hosts: the items with the fewest hosts
+# first (traits, groups), and the smallest first (the most VMs when not all fit).
+PACK = [_pack, _in_order(_fill, _fewest_hosts_first), _in_order(_fill, _smallest_first)]
+SPREAD = [_spread, _in_order(_spread, _fewest_hosts_first)]
+PORTFOLIO_PAIRS = 20000
+# Ruin and recreate on a small batch: the fit checks it may spend, the steps in a row
+# without a better placement after which it stops, and the seed of its choices.
+RUIN_BUDGET = 4000
+RUIN_PATIENCE = 40
+RUIN_SEED = 1
+
+
+# -- ruin and recreate: small batches ---------------------------------------------------
+
+
+def _improve(ordered, hosts, strategy, member_hosts, placement, bound):
+    """Ruin and recreate (Schrimpf et al.) while it may still pay: takes the items off a
+    host (one an unplaced item could use, or under pack the emptiest, kept empty) and some
+    of another, puts them and the unplaced items back largest first in a slightly shuffled
+    order, and keeps the result when it is no worse. The random numbers come from a fixed
+    seed and the work is counted in fit checks: the result depends on the input only."""
+    rng = random.Random(RUIN_SEED)
+    budget = [RUIN_BUDGET]
+    rank = _host_rank(ordered, hosts)
+    best = _quality(ordered, hosts, strategy, placement)
+    stale = 0
+    while budget[0] > 0 and stale < RUIN_PATIENCE:
+        unplaced = [item for item in ordered if id(item) not in placement.host_of and item.feasible]
+        held = {}
+        for item in ordered:
+            host = placement.host_of.get(id(item))
+            if host is not None:
+                held.setdefault(host.name, []).append(item)
+        names = sorted(held)
+        closed = None
+        if unplaced:
+            wanted = unplaced[rng.randrange(len(unplaced))]
+            ruined = wanted.feasible[rng.randrange(len(wanted.feasible))].name
+        elif bound is not None and best[2] > bound and names:  # best[2]: the hosts in use
+            closed = ruined = min(names, key=lambda name: (len(held[name]), rng.random()))
+        else:
+            return
+        removed = list(held.get(ruined, ()))
+        if names:
+            other = names[rng.randrange(len(names))]
+            removed.extend(item for item in held[other] if other != ruined and rng.random() < 0.5)
+        saved = [(item, placement.host_of[id(item)], placement.layout[id(item)], placement.terms[id(item)]) for item in removed]
+        for item in removed:
+            placement.take(item, member_hosts)
+        pending = [item for item in ordered if id(item) not in placement.host_of and item.feasible]
+        pending.sort(key=lambda item: (-item.size * (0.75 + 0.5 * rng.random()), item.names[0]))
+        added = []
+        for item in pending:
+            target = _choose(item, strategy, member_hosts, rank, closed, budget)
+            if target is not None:
+                placement.put(item, target, member_hosts)
+                added.append(item)
+        found = _quality(ordered, hosts, strategy, placement)
+        stale = 0 if found < best else stale + 1
+        if found <= best:
+            best = found
+            continue
+        for item in added:
+            placement.take(item, member_hosts)
+        for item, host, layout, terms in saved:
+            placement.put(item, host, member_hosts, terms, layout)
+
+
+def _hosts_bound(ordered, hosts):
+    """A lower bound on the hosts in use: those in use already, plus per class the fewest
+    of the others, largest room first, that hold what the batch needs beyond the room of
+    the former."""
+    policy = ordered[0].policy
+    demand = {}
+    for item in ordered:
+        for name, amount in item.demand.items():
+            demand[name] = demand.get(name, 0) + amount
+
+    def room(host, name):
+        return max(0.0, (host.capacity(policy).get(name) or 0) - host.used.get(name, 0) - host.placed.get(name, 0))
+    fixed = [host for host in hosts if host.in_use()]
+    needed = len(fixed)
+    for name, amount in demand.items():
+        total, count = sum(room(host, name) for host in fixed), len(fixed)
+        for found in sorted((room(host, name) for host in hosts if not host.in_use()), reverse=True):
+            if total >= amount:
+                break
+            total += found
+            count += 1
+        needed = max(needed, count)
+    return needed
 
 
 # -- the sweep: nothing unplaced while a host could take it ---------------------------

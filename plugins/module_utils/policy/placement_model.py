@@ -5,7 +5,8 @@
 items (a VM, or the VMs of a hard affinity group that go together), and the rules that
 say whether an item fits a host (``fits``) and how good that host is (``score``).
 
-The engine (placement_heuristic) reads this model and commits through it, so a constraint is stated once. Like the Kubernetes scheduler framework, each rule
+Both engines (placement_heuristic, placement_cpsat) read this model and commit through
+it, so a constraint is stated once. Like the Kubernetes scheduler framework, each rule
 answers one question; ``fits`` returns the first rule an item breaks on a host, which is
 also what an unplaced VM's reasons are made of.
 
@@ -76,7 +77,8 @@ class Cell(object):
 
 class HostState(object):
     """A host during placement. ``used`` is what its domains hold, ``placed`` what the
-    batch adds; ``limits`` the capacity per class under each policy seen."""
+    batch adds; ``limits`` the capacity per class under each policy seen; ``policies``
+    the placement policies of the items on it, each with how many items hold it there."""
 
     __slots__ = ('name', 'view', 'order', 'limits', 'used', 'placed', 'cells', 'groups', 'vms', 'policies',
                  'existing_domains')
@@ -97,7 +99,7 @@ class HostState(object):
             self.cells = [Cell(cell_id, cpus, memory, dict(pages)) for cell_id, cpus, memory, pages in view.cells]
         self.groups = {}
         self.vms = []
-        self.policies = set()
+        self.policies = {}
         self.existing_domains = len(view.domains or ())
 
     def capacity(self, policy):
@@ -234,7 +236,7 @@ def numa_demand(vm):
 
 def rule_capacity(host, item):
     only = None
-    if len(item.policies) == 1 and host.policies <= item.policy_set:
+    if len(item.policies) == 1 and host.policies.keys() <= item.policy_set:
         # The common case, checked on every host tried: one policy's limits.
         only = host.capacity(item.policy)
     else:
@@ -301,16 +303,27 @@ def fit_cells(host, item):
     return layout
 
 
-def _cell_room(cell, taken, node):
+def node_room(cell, node):
+    """What guest ``node`` takes from host ``cell``, as ``[(kind, amount, free)]`` (free
+    None when the facts do not say): pinned CPUs, then its hugepages of their size, or
+    else its memory."""
     memory, cpus, page_kb, pages = node
-    cpus_taken, memory_taken, pages_taken = taken
+    room = []
     if cpus:
-        if cell.cpus is None or cell.cpus_used + cpus_taken + cpus > cell.cpus:
-            return False
+        room.append(('cpus', cpus, None if cell.cpus is None else cell.cpus - cell.cpus_used))
     if page_kb:
         free = cell.pages.get(page_kb)
-        return free is not None and cell.pages_used.get(page_kb, 0) + pages_taken.get(page_kb, 0) + pages <= free
-    return cell.memory_mb is not None and cell.memory_used + memory_taken + memory <= cell.memory_mb
+        room.append((page_kb, pages, None if free is None else free - cell.pages_used.get(page_kb, 0)))
+    else:
+        room.append(('memory', memory, None if cell.memory_mb is None else cell.memory_mb - cell.memory_used))
+    return room
+
+
+def _cell_room(cell, taken, node):
+    cpus_taken, memory_taken, pages_taken = taken
+    taken = {'cpus': cpus_taken, 'memory': memory_taken}
+    taken.update(pages_taken)
+    return all(free is not None and taken.get(kind, 0) + amount <= free for kind, amount, free in node_room(cell, node))
 
 
 def _assign_nodes(cells, nodes, taken):
@@ -352,16 +365,18 @@ def fits(host, item, member_hosts):
     return None
 
 
-def commit(host, item, member_hosts):
-    """Puts ``item`` on ``host``; returns the NUMA layout per VM."""
-    layout = fit_cells(host, item)
+def commit(host, item, member_hosts, layout=None):
+    """Puts ``item`` on ``host``; returns the NUMA layout per VM: ``layout`` when the
+    engine chose the cells itself (cp-sat), else the one ``fit_cells`` finds."""
+    if layout is None:
+        layout = fit_cells(host, item)
     for name, amount in item.demand.items():
         host.placed[name] = host.placed.get(name, 0) + amount
     for name, count in item.group_counts.items():
         host.groups[name] = host.groups.get(name, 0) + count
         member_hosts.setdefault(name, set()).add(host.name)
     for policy in item.policies:
-        host.policies.add(policy)
+        host.policies[policy] = host.policies.get(policy, 0) + 1
     host.vms.extend(item.names)
     for nodes, found in zip(item.numa, layout or ()):
         for node, index in found or ():
@@ -383,6 +398,11 @@ def uncommit(host, item, member_hosts, layout):
         host.groups[name] -= count
         if not host.groups[name]:
             member_hosts.get(name, set()).discard(host.name)
+    for policy in item.policies:
+        # A policy that left the host no longer limits what else it takes.
+        host.policies[policy] -= 1
+        if not host.policies[policy]:
+            del host.policies[policy]
     for name in item.names:
         host.vms.remove(name)
     for nodes, found in zip(item.numa, layout or ()):
@@ -415,6 +435,29 @@ def soft_terms(host, item):
             penalty -= SOFT_WEIGHT
             terms['soft_affinity:%s' % name] = here
     return penalty, terms
+
+
+def soft_penalty(hosts, items):
+    """The soft group rules over a whole placement, as both engines weigh it against
+    another: per host, the members of a soft anti-affinity group beyond its max per host,
+    and per soft affinity group the hosts holding its members beyond the first."""
+    spread_out, together = {}, set()
+    for item in items:
+        for name in item.group_counts:
+            group = item.group(name)
+            if group is None or group.hard:
+                continue
+            if group.kind == 'anti_affinity':
+                limit = group.max_per_host or 1
+                spread_out[name] = min(spread_out.get(name, limit), limit)
+            else:
+                together.add(name)
+    penalty = 0
+    for name, limit in spread_out.items():
+        penalty += sum(max(0, host.groups.get(name, 0) - limit) for host in hosts)
+    for name in together:
+        penalty += max(0, len([host for host in hosts if host.groups.get(name, 0)]) - 1)
+    return penalty
 
 
 def utilizations(host, item):
