@@ -274,11 +274,27 @@ def _catalog_name(checker, vm, key, known, section):
     name = checker.string(vm, key)
     if name is None or name in known:
         return name
-    close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6) if len(name) <= 64 else None
     checker.add(key, 'unknown_%s' % key, '%s %s is not in the catalog%s' % (
-        key, short_repr(name), '; did you mean %r?' % close[0] if close else (
-            '; known: %s' % ', '.join(sorted(known)) if known else '; define it in %s' % section)))
+        key, short_repr(name), _name_hint(name, known, 'known', '; define it in %s' % section)))
     return None
+
+
+# Names listed when a name is unknown and none is close; a catalog may hold thousands.
+NAMES_LISTED = 10
+
+
+def _name_hint(name, known, label, otherwise):
+    """'; did you mean X?', else '; <label>: ' and the first NAMES_LISTED of ``known``,
+    else ``otherwise`` when there are none."""
+    names = sorted(known)
+    close = difflib.get_close_matches(name, names, n=1, cutoff=0.6) if len(name) <= 64 else None
+    if close:
+        return '; did you mean %s?' % short_repr(close[0])
+    if not names:
+        return otherwise
+    more = len(names) - NAMES_LISTED
+    return '; %s: %s%s' % (label, ', '.join(short_repr(known_name, 40) for known_name in names[:NAMES_LISTED]),
+                           ' and %d more' % more if more > 0 else '')
 
 
 def _groups(checker, vm, policy_name, known):
@@ -290,10 +306,8 @@ def _groups(checker, vm, policy_name, known):
             checker.add(field, 'wrong_type', '%s must be the name of a group, got %s' % (field, describe(name)))
         elif name not in known:
             where = 'placement policy %s' % short_repr(policy_name) if policy_name else 'no placement policy (and the catalog has none named default)'
-            close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6) if len(name) <= 64 else None
             checker.add(field, 'unknown_group', 'group %s is not an affinity or anti_affinity group of %s%s' % (
-                short_repr(name), where, '; did you mean %r?' % close[0] if close else (
-                    '; its groups: %s' % ', '.join(sorted(known)) if known else '; define the group in the policy')))
+                short_repr(name), where, _name_hint(name, known, 'its groups', '; define the group in the policy')))
         elif name not in names:
             names.append(name)
     return names
