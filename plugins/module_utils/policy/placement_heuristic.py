@@ -9,7 +9,9 @@
   bin packing; the largest few items that fit per class are weighed), then tries to
   empty the least used hosts into the others.
 - ``spread`` puts the largest items first, each on the host whose highest utilisation
-  after it is lowest (a heap per set of admissible hosts finds the few emptiest).
+  after it is lowest (a heap per set of admissible hosts finds the few emptiest), then
+  levels: the most loaded host shares its items out again with a host emptiest in its
+  most loaded class (or overall), or swaps one, until it cannot be relieved.
 - Then every item still unplaced is tried on every admissible host once more, moving one
   placed item elsewhere when that makes room, so that nothing is reported unplaced while
   a host could take it.
@@ -28,6 +30,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import bisect
 import heapq
 import random
 
@@ -35,7 +38,7 @@ from ansible_collections.virtumancer.hostcaps.plugins.module_utils.policy.placem
     EPSILON, SCORED, commit, fits, hosts_key, score, soft_penalty, soft_terms, uncommit,
 )
 
-# Hosts the spread heap hands over before choosing among those that fit.
+# The most hosts spread weighs for one item, emptiest first (most items stop far sooner).
 SPREAD_CANDIDATES = 6
 # Kinds of items pack weighs for each placement, per class they mostly take: the next ones
 # that fit, largest first. Weighing every kind costs items x kinds on a large batch.
@@ -130,6 +133,8 @@ def _construct(construction, ordered, hosts, strategy, member_hosts, placement):
     construction(ordered, hosts, member_hosts, placement)
     if strategy == 'pack':
         _empty_hosts(ordered, hosts, member_hosts, placement)
+    else:
+        _level(ordered, hosts, member_hosts, placement)
     _sweep(ordered, hosts, strategy, member_hosts, placement)
 
 
@@ -434,6 +439,215 @@ def _spread(ordered, hosts, member_hosts, placement):
             heapq.heappush(heap, (_load(chosen, policy), chosen.name, version[id(chosen)], chosen))
 
 
+# -- levelling: spread, after the construction --------------------------------------------
+
+
+class _Level(object):
+    """What levelling reads: per held item its amounts of the scored classes, per host
+    its capacities of them under the policy (0: none), as tuples in SCORED order."""
+
+    def __init__(self, policy, items, placement):
+        self.policy = policy
+        self.placement = placement
+        self.amounts = dict((id(item), tuple(item.demand.get(name, 0) for name in SCORED)) for item in items)
+        self.caps = {}
+        self.admitted = {}
+        for item in items:
+            if hosts_key(item) not in self.admitted:
+                self.admitted[hosts_key(item)] = set(id(host) for host in item.feasible)
+
+    def capacity(self, host):
+        found = self.caps.get(id(host))
+        if found is None:
+            limits = host.capacity(self.policy)
+            found = self.caps[id(host)] = tuple(float(limits.get(name) or 0) for name in SCORED)
+        return found
+
+    def loads(self, host):
+        """The host's utilisation per scored class it has: [(class index, utilisation)]."""
+        caps = self.capacity(host)
+        return [(k, (host.used.get(name, 0) + host.placed.get(name, 0)) / caps[k]) for k, name in enumerate(SCORED) if caps[k] > 0]
+
+    def allows(self, item, host):
+        return id(host) in self.admitted[hosts_key(item)]
+
+    def room(self, first, second, limit):
+        """Whether the two hosts together hold less than ``limit`` of every class: no
+        exchange between them can take both below it otherwise."""
+        caps = [self.capacity(first), self.capacity(second)]
+        for k, name in enumerate(SCORED):
+            total = 0
+            for side, host in enumerate((first, second)):
+                if caps[side][k] > 0:
+                    total += host.used.get(name, 0) + host.placed.get(name, 0)
+            if total >= limit * (caps[0][k] + caps[1][k]):
+                return False
+        return True
+
+    def split(self, items, first, second, limit):
+        """``[(item, host)]`` sharing ``items`` (now on ``first`` or ``second``) out
+        between the two, largest first, each where the higher utilisation after it is
+        lower; None unless both end below ``limit``. Amounts only: the move checks every
+        rule."""
+        base = {}
+        for host in (first, second):
+            caps = self.capacity(host)
+            base[id(host)] = [host.used.get(name, 0) + host.placed.get(name, 0) if caps[k] > 0 else 0 for k, name in enumerate(SCORED)]
+        for item in items:
+            left = base[id(self.placement.host_of[id(item)])]
+            for k, amount in enumerate(self.amounts[id(item)]):
+                left[k] -= amount
+        plan = []
+        for item in sorted(items, key=lambda item: (-item.size, item.names[0])):
+            amounts = self.amounts[id(item)]
+            best, best_value = None, None
+            for host in (first, second):
+                if not self.allows(item, host):
+                    continue
+                caps, have = self.capacity(host), base[id(host)]
+                value = max([(have[k] + amounts[k]) / caps[k] for k in range(len(SCORED)) if caps[k] > 0] or [0.0])
+                if best is None or value < best_value:
+                    best, best_value = host, value
+            if best is None or best_value >= limit:
+                return None
+            have = base[id(best)]
+            for k, amount in enumerate(amounts):
+                have[k] += amount
+            plan.append((item, best))
+        for host in (first, second):
+            caps, have = self.capacity(host), base[id(host)]
+            if any(have[k] / caps[k] >= limit for k in range(len(SCORED)) if caps[k] > 0):
+                return None
+        return plan
+
+    def swap(self, mine, theirs, first, second, limit, worst):
+        """``[(item, host)]``: one item of ``first`` to ``second``, alone or for one of
+        ``second``'s, such that both end below ``limit``; None when there is none. Of
+        ``theirs`` only those whose amount of class ``worst`` (an index) lies in the
+        window that takes ``first`` below the limit and keeps ``second`` below it are
+        weighed."""
+        caps = [self.capacity(first), self.capacity(second)]
+        used = [[host.used.get(name, 0) + host.placed.get(name, 0) for name in SCORED] for host in (first, second)]
+        classes = [k for k in range(len(SCORED)) if caps[0][k] > 0 and caps[1][k] > 0]
+        if worst not in classes:
+            return None
+        offers = sorted((self.amounts[id(other)][worst], other.names[0], other) for other in theirs if self.allows(other, first))
+        keys = [offer[0] for offer in offers]
+
+        def below(side, adding, removing):
+            return all((used[side][k] + adding[k] - removing[k]) / caps[side][k] < limit for k in classes)
+        nothing = (0,) * len(SCORED)
+        for item in mine:
+            if not self.allows(item, second):
+                continue
+            amounts = self.amounts[id(item)]
+            if below(1, amounts, nothing) and below(0, nothing, amounts):
+                return [(item, second)]
+            # first: used0 - item + other < limit * caps0; second: used1 + item - other < limit * caps1.
+            high = limit * caps[0][worst] - used[0][worst] + amounts[worst]
+            low = used[1][worst] + amounts[worst] - limit * caps[1][worst]
+            for position in range(bisect.bisect_right(keys, low), len(offers)):
+                if keys[position] >= high:
+                    break
+                other = offers[position][2]
+                back = self.amounts[id(other)]
+                if below(0, back, amounts) and below(1, amounts, back):
+                    return [(item, second), (other, first)]
+        return None
+
+
+def _level(ordered, hosts, member_hosts, placement):
+    """Spread, after the construction: lowers the highest utilisation. The items of the
+    most loaded host and of a partner (one of the hosts emptiest in its most loaded class,
+    or emptiest overall) are shared out again between the two, largest first, each where
+    the higher utilisation stays lowest; failing that, one item moves to the partner,
+    alone or for one of the partner's. When both then end below where the former was, the
+    items move. Again, until the most loaded host cannot be relieved or the budget (in
+    hosts paired) is spent. Each step lowers one host and leaves the other below it, so
+    it ends. Items in soft groups stay where their rules put them."""
+    held = {}
+    for item in ordered:
+        host = placement.host_of.get(id(item))
+        if host is not None and not any(not group.hard for dummy, dummy, group in item.joined):
+            held.setdefault(id(host), []).append(item)
+    level = _Level(ordered[0].policy, [item for items in held.values() for item in items], placement)
+    version, top = {}, []
+    lows = dict((k, []) for k in range(len(SCORED) + 1))  # per class index, and by the highest class
+
+    def push(host):
+        version[id(host)] = stamp = version.get(id(host), -1) + 1
+        loads = level.loads(host)
+        highest = max([value for k, value in loads] or [0.0])
+        heapq.heappush(top, (-highest, host.name, stamp, host))
+        heapq.heappush(lows[len(SCORED)], (highest, host.name, stamp, host))
+        for k, value in loads:
+            heapq.heappush(lows[k], (value, host.name, stamp, host))
+
+    def emptiest(heap, avoid):
+        found, kept = [], []
+        while heap and len(found) < LEVEL_CANDIDATES:
+            entry = heapq.heappop(heap)
+            if entry[2] != version[id(entry[3])]:
+                continue
+            kept.append(entry)
+            if entry[3] is not avoid:
+                found.append(entry[3])
+        for entry in kept:
+            heapq.heappush(heap, entry)
+        return found
+
+    for host in hosts:
+        push(host)
+    budget = LEVEL_BUDGET
+    while budget > 0 and top:
+        entry = top[0]
+        host = entry[3]
+        if entry[2] != version[id(host)]:
+            heapq.heappop(top)
+            continue
+        loads = level.loads(host)
+        if not loads or not held.get(id(host)):
+            return
+        limit = -entry[0] - EPSILON
+        worst = max(loads, key=lambda pair: (pair[1], -pair[0]))[0]
+        partners = emptiest(lows[worst], host)
+        partners += [other for other in emptiest(lows[len(SCORED)], host) if other not in partners]
+        for other in partners:
+            budget -= 1
+            if not level.room(host, other, limit):
+                continue
+            mine, theirs = held.get(id(host), []), held.get(id(other), [])
+            plan = level.split(mine + theirs, host, other, limit) or level.swap(mine, theirs, host, other, limit, worst)
+            if plan is not None and _move(plan, placement, member_hosts):
+                held[id(host)] = [item for item in mine + theirs if placement.host_of[id(item)] is host]
+                held[id(other)] = [item for item in mine + theirs if placement.host_of[id(item)] is other]
+                push(host)
+                push(other)
+                break
+        else:
+            return
+
+
+def _move(plan, placement, member_hosts):
+    """Moves each item of ``plan`` to its host when every rule admits it there; True when
+    done, else everything stays where it was."""
+    moving = [(item, target) for item, target in plan if placement.host_of[id(item)] is not target]
+    saved = [(item, placement.host_of[id(item)], placement.layout[id(item)], placement.terms[id(item)]) for item, target in moving]
+    for item, target in moving:
+        placement.take(item, member_hosts)
+    done = []
+    for item, target in moving:
+        if fits(target, item, member_hosts) is not None:
+            for placed in done:
+                placement.take(placed, member_hosts)
+            for item, host, layout, terms in saved:
+                placement.put(item, host, member_hosts, terms, layout)
+            return False
+        placement.put(item, target, member_hosts)
+        done.append(item)
+    return True
+
+
 # How each strategy builds a placement. A batch of up to PORTFOLIO_PAIRS (item, admissible
 # host) pairs tries each and keeps the best by _quality; a larger one takes the first,
 # whose work per item stays near O(log hosts). The item-centric fills catch what the
@@ -442,6 +656,10 @@ def _spread(ordered, hosts, member_hosts, placement):
 PACK = [_pack, _in_order(_fill, _fewest_hosts_first), _in_order(_fill, _smallest_first)]
 SPREAD = [_spread, _in_order(_spread, _fewest_hosts_first)]
 PORTFOLIO_PAIRS = 20000
+# Spread's levelling: the pairs of hosts it may weigh in all, and the partners it weighs
+# for the most loaded host, the emptiest in its most loaded class and the emptiest overall.
+LEVEL_BUDGET = 20000
+LEVEL_CANDIDATES = 16
 # Ruin and recreate on a small batch: the fit checks it may spend, the steps in a row
 # without a better placement after which it stops, and the seed of its choices.
 RUIN_BUDGET = 4000
