@@ -659,7 +659,7 @@ PORTFOLIO_PAIRS = 20000
 # Spread's levelling: the pairs of hosts it may weigh in all, and the partners it weighs
 # for the most loaded host, the emptiest in its most loaded class and the emptiest overall.
 LEVEL_BUDGET = 20000
-LEVEL_CANDIDATES = 16
+LEVEL_CANDIDATES = 8
 # Ruin and recreate on a small batch: the fit checks it may spend, the steps in a row
 # without a better placement after which it stops, and the seed of its choices.
 RUIN_BUDGET = 4000
