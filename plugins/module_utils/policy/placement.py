@@ -210,9 +210,15 @@ def _verdicts(vms, states):
     all with that same outcome: the rules before that one do not fail the largest, so they
     fail no smaller VM either. Only the other hosts are checked per VM. A batch of many
     sizes then costs one check per shape and host, not one per size and host."""
-    shapes = {}
+    shapes, known = {}, {}
     for vm in vms:
-        shape, amounts = _shape(vm)
+        # VMs that vm_spec resolved once hold the very same values (its memo); their shape
+        # is worked out once. The VMs stay alive meanwhile, so an id is never reused here.
+        same = tuple((key, id(value)) for key, value in vm.items() if key != 'name')
+        found = known.get(same)
+        if found is None:
+            found = known[same] = _shape(vm)
+        shape, amounts = found
         shapes.setdefault(shape, {}).setdefault(amounts, []).append(vm)
     found = {}
     for sizes in shapes.values():

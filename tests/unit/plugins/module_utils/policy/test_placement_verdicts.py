@@ -93,7 +93,7 @@ def _fleet():
 # none. The largest of each set fails first on vcpus, memory_mb or a storage pool.
 SIZES = ((1, 1024, (10, 20)), (2, 2048, (40, 40)), (4, 6144, (30, 60)), (8, 16384, (500, 200)), (64, 131072, (1000, 800)),
          (300, 409600, (3000, 10)))
-MEMORY_SIZES = ((1, 1024, (10, 20)), (2, 6144, (40, 40)), (8, 16384, (30, 60)), (16, 409600, (100, 100)))
+MEMORY_SIZES = ((1, 1024, (10, 20)), (2, 2048, (40, 40)), (2, 6144, (40, 40)), (8, 16384, (30, 60)), (16, 409600, (100, 100)))
 DISK_SIZES = ((1, 1024, (10, 20)), (2, 2048, (40, 40)), (4, 4096, (1500, 600)), (8, 8192, (3000, 10)))
 # What the VMs of one shape ask apart from their amounts, and their sizes.
 SHAPES = (
@@ -120,6 +120,8 @@ def _batch():
             if 'disks' in shape:
                 found['disks'] = [dict(disk, size_gb=size) for disk, size in zip(shape['disks'], disk_sizes)]
             vms.append(found)
+            # The same definition under another name: resolved once, its values shared.
+            vms.append(dict(found, name=found['name'] + '-copy'))
     return vms
 
 
@@ -131,7 +133,7 @@ def test_verdicts_of_many_sizes_are_those_of_one_check_per_vm_and_host():
     checked = check_input(_batch(), None, _fleet(), 'first', None)
     assert not checked.index.skipped and not checked.index.malformed
     resolved = [vm for vm in checked.resolved if vm is not None]
-    assert len(resolved) == sum(len(sizes) for dummy, sizes in SHAPES)
+    assert len(resolved) == 2 * sum(len(sizes) for dummy, sizes in SHAPES)
     states = [HostState(view, order) for order, view in enumerate(checked.index.views)]
     found = placement._verdicts(resolved, states)
     codes = set()
