@@ -25,7 +25,9 @@ from ansible_collections.virtumancer.hostcaps.plugins.module_utils.policy import
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.policy.placement_model import (
     BUILTIN_POLICY, HostState, Item, Policy, fits, score,
 )
-from ansible_collections.virtumancer.hostcaps.plugins.module_utils.policy.vm_hosts import PASS, UNKNOWN, compile_request, evaluate
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.policy.vm_hosts import (
+    AMOUNT_RULES, PASS, UNKNOWN, compile_request, evaluate, evaluate_rule,
+)
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.policy.vm_validate import UNCHECKED_FIELDS, InputError, add_verdicts, check_input
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.plain import describe, short_repr
 
@@ -204,28 +206,44 @@ def _verdicts(vms, states):
     Every rule of vm_hosts fails an amount only when it is more than a limit, so a VM that
     passes a host passes it with less. VMs that differ only in their amounts (a shape) are
     first checked once with the largest of each amount: a host that passes it passes them
-    all, and only the other hosts are checked per VM. A batch of many sizes then costs one
-    check per shape and host, not one per size and host."""
-    shapes = {}
+    all. A host it fails on a rule that reads no amount (vm_hosts.AMOUNT_RULES) fails them
+    all with that same outcome: the rules before that one do not fail the largest, so they
+    fail no smaller VM either. Only the other hosts are checked per VM. A batch of many
+    sizes then costs one check per shape and host, not one per size and host."""
+    shapes, known = {}, {}
     for vm in vms:
-        shape, amounts = _shape(vm)
+        # VMs that vm_spec resolved once hold the very same values (its memo); their shape
+        # is worked out once. The VMs stay alive meanwhile, so an id is never reused here.
+        same = tuple((key, id(value)) for key, value in vm.items() if key != 'name')
+        found = known.get(same)
+        if found is None:
+            found = known[same] = _shape(vm)
+        shape, amounts = found
         shapes.setdefault(shape, {}).setdefault(amounts, []).append(vm)
     found = {}
     for sizes in shapes.values():
         largest, most = _largest(sizes)
         request = compile_request(largest)
-        checked = [(host, evaluate(host.view, request)) for host in states]
+        # (host, outcome, whether every size of the shape gets that outcome) of the hosts it does not pass
+        refused = []
+        for host in states:
+            outcome, rule = evaluate_rule(host.view, request)
+            if outcome[0] != PASS:
+                refused.append((host, outcome, rule is not None and rule not in AMOUNT_RULES))
+        failed_most = [(host.name, outcome) for host, outcome, dummy in refused]
+        settled = all(same for dummy, dummy, same in refused)
         for amounts, group in sizes.items():
-            if amounts == most:
-                failed = [(host.name, outcome) for host, outcome in checked if outcome[0] != PASS]
+            if amounts == most or settled:
+                failed = failed_most
             else:
                 request = compile_request(group[0])
                 failed = []
-                for host, outcome in checked:
-                    if outcome[0] != PASS:
+                for host, outcome, same in refused:
+                    if not same:
                         outcome = evaluate(host.view, request)
-                        if outcome[0] != PASS:
-                            failed.append((host.name, outcome))
+                        if outcome[0] == PASS:
+                            continue
+                    failed.append((host.name, outcome))
             for member in group:
                 found[member['name']] = failed
     return found

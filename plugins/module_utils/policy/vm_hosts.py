@@ -1083,8 +1083,21 @@ def rule_traits(view, target, req):
     return None
 
 
+# The rules that read the VM's amounts: vcpus, memory_mb, and the disks' sizes (through
+# pool_need) or the memory in hugepages (pages_needed). Each fails only when an amount is
+# more than a limit of the host; every other rule gives the same outcome whatever the
+# amounts (placement checks VMs of many sizes at once on that).
+AMOUNT_RULES = frozenset((rule_vcpus, rule_memory, rule_dedicated_cpus, rule_hugepages, rule_disks))
+
+
 def evaluate(view, req):
     """``(verdict, code, field, message)`` of one host for one request."""
+    return evaluate_rule(view, req)[0]
+
+
+def evaluate_rule(view, req):
+    """``(outcome, rule)``: what ``evaluate`` gives, with the rule that failed (None unless
+    the verdict is a failure)."""
     target = view.target(req.arch, req.machine, req.virt_type)
     first_unknown = None
     for rule in req.rules:
@@ -1092,10 +1105,10 @@ def evaluate(view, req):
         if outcome is None:
             continue
         if outcome[0] == FAIL:
-            return outcome
+            return outcome, rule
         if first_unknown is None:
             first_unknown = outcome
-    return first_unknown or (PASS, None, None, None)
+    return first_unknown or (PASS, None, None, None), None
 
 
 def evaluate_all(view, req):

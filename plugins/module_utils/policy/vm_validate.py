@@ -132,7 +132,8 @@ def check_input(vms, catalog=None, hosts=None, detail='first', gathered=None):
     checked = Checked()
     checked.problems = []
     index_of_catalog = checked.catalog = _catalog(catalog, checked.problems)
-    checked.resolved = [check_vm(vm, position, index_of_catalog, checked.problems) for position, vm in enumerate(vms)]
+    memo = {}
+    checked.resolved = [check_vm(vm, position, index_of_catalog, checked.problems, memo) for position, vm in enumerate(vms)]
     checked.duplicates = duplicate_names(vms, checked.problems)
     checked.index = None
     if hosts is None:
