@@ -35,7 +35,7 @@ import heapq
 import random
 
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.policy.placement_model import (
-    EPSILON, SCORED, commit, fits, hosts_key, score, soft_penalty, soft_terms, uncommit,
+    EPSILON, SCORED, commit, fits, hosts_key, score, score_key, soft_penalty, soft_terms, uncommit,
 )
 
 # The most hosts spread weighs for one item, emptiest first (most items stop far sooner).
@@ -46,6 +46,8 @@ PACK_CANDIDATES = 16
 # Bounds on the improvement moves, counted in fit checks, so that large batches stay fast
 # and the result does not depend on the machine's speed.
 MOVE_BUDGET = 400000
+# Hosts in a row that pack's emptying fails on before it stops.
+EMPTY_PATIENCE = 32
 
 
 class Placement(object):
@@ -198,7 +200,7 @@ def _choose(item, strategy, member_hosts, rank, closed=None, budget=None):
             budget[0] -= 1
         if fits(host, item, member_hosts) is not None:
             continue
-        key = score(host, item, strategy)[0]
+        key = score_key(host, item, strategy)
         if strategy == 'pack' and not host.in_use():
             key = (key[0], 1, rank(host))
         if best is None or key < best_key:
@@ -325,8 +327,11 @@ def _capacity_weight(host, policy):
 
 
 def _empty_hosts(ordered, hosts, member_hosts, placement):
-    """Moves every item off the least used hosts when the others can take them all."""
+    """Moves every item off the least used hosts when the others can take them all; it
+    stops after EMPTY_PATIENCE hosts in a row that could not be emptied, since the hosts
+    after them hold more."""
     budget = [MOVE_BUDGET]
+    failures = 0
     by_host = {}
     for item in ordered:
         host = placement.host_of.get(id(item))
@@ -335,7 +340,7 @@ def _empty_hosts(ordered, hosts, member_hosts, placement):
     candidates = sorted((h for h in hosts if h.name in by_host and h.existing_domains == 0),
                         key=lambda h: (len(by_host[h.name]), h.name))
     for host in candidates:
-        if budget[0] <= 0:
+        if budget[0] <= 0 or failures >= EMPTY_PATIENCE:
             break
         items = by_host.get(host.name) or []
         if not items or host.existing_domains:
@@ -352,10 +357,12 @@ def _empty_hosts(ordered, hosts, member_hosts, placement):
             placement.put(item, target, member_hosts)
             moved.append((item, target, terms))
         if ok:
+            failures = 0
             by_host.pop(host.name, None)
             for item, target, terms in moved:
                 by_host.setdefault(target.name, []).append(item)
             continue
+        failures += 1
         for item, target, terms in reversed(moved):
             placement.take(item, member_hosts)
             placement.put(item, host, member_hosts, terms)
@@ -372,7 +379,7 @@ def _best_other(item, avoid, placement, member_hosts, budget, by_host):
         budget[0] -= 1
         if fits(host, item, member_hosts) is not None:
             continue
-        key, dummy = score(host, item, 'pack')
+        key = score_key(host, item, 'pack')
         if key[0] > limit:
             continue
         if best is None or key < best_key:
@@ -424,7 +431,7 @@ def _spread(ordered, hosts, member_hosts, placement):
                     candidates.append(entry[3])
         chosen, chosen_key = None, None
         for host in candidates:
-            key, dummy = score(host, item, 'spread')
+            key = score_key(host, item, 'spread')
             if chosen is None or key < chosen_key:
                 chosen, chosen_key = host, key
         for entry in popped:
@@ -659,7 +666,7 @@ PORTFOLIO_PAIRS = 20000
 # Spread's levelling: the pairs of hosts it may weigh in all, and the partners it weighs
 # for the most loaded host, the emptiest in its most loaded class and the emptiest overall.
 LEVEL_BUDGET = 20000
-LEVEL_CANDIDATES = 8
+LEVEL_CANDIDATES = 4
 # Ruin and recreate on a small batch: the fit checks it may spend, the steps in a row
 # without a better placement after which it stops, and the seed of its choices.
 RUIN_BUDGET = 4000
@@ -768,7 +775,7 @@ def _best_fit(item, strategy, member_hosts):
     for host in item.feasible:
         if fits(host, item, member_hosts) is not None:
             continue
-        key, dummy = score(host, item, strategy)
+        key = score_key(host, item, strategy)
         if best is None or key < best_key:
             best, best_key = host, key
     return best

@@ -480,10 +480,23 @@ def score(host, item, strategy):
     Soft group rules come first in both; ties go to the host name."""
     penalty, terms = soft_terms(host, item)
     used = utilizations(host, item)
-    highest = max([0.0] + list(used.values()))
     terms['utilization'] = dict((name, round(value, 4)) for name, value in sorted(used.items()))
+    key = _key(host, strategy, penalty, max([0.0] + list(used.values())))
     if strategy == 'pack':
         terms['host_in_use'] = host.in_use()
-        return (penalty, 0 if host.in_use() else 1, 1.0 - highest, host.name), terms
-    terms['highest_utilization'] = round(highest, 4)
-    return (penalty, highest, host.name), terms
+    else:
+        terms['highest_utilization'] = round(key[1], 4)
+    return key, terms
+
+
+def score_key(host, item, strategy):
+    """The sort key of ``score`` alone, without its terms: what the engines compare on
+    every host they weigh."""
+    penalty = soft_terms(host, item)[0] if item.joined else 0.0
+    return _key(host, strategy, penalty, max([0.0] + list(utilizations(host, item).values())))
+
+
+def _key(host, strategy, penalty, highest):
+    if strategy == 'pack':
+        return (penalty, 0 if host.in_use() else 1, 1.0 - highest, host.name)
+    return (penalty, highest, host.name)
