@@ -236,10 +236,13 @@ def _normalized_room(host, policy):
 
 def _alignment(host, item, room, weights):
     total = 0.0
-    for name, amount in item.demand.items():
-        capacity = host.capacity(item.policy).get(name)
-        if capacity:
-            total += weights.get(name, 0.0) * (amount / capacity) * room.get(name, 0.0)
+    capacity = host.capacity(item.policy)
+    for name, amount in item.demand_order:
+        weight = weights.get(name)
+        if weight:
+            limit = capacity.get(name)
+            if limit:
+                total += weight * (amount / limit) * room.get(name, 0.0)
     return total
 
 
@@ -284,19 +287,19 @@ def _pack(ordered, hosts, member_hosts, placement):
         lists = [[queue for allowed, queue in entries if queue and id(host) in allowed] for entries in by_class.values()]
         while True:
             room, free = _normalized_room(host, policy), _free(host, policy)
-            best, best_value = None, None
+            best, best_value, best_list = None, None, None
             for queues in lists:
                 kept, weighed = [], 0
                 for position, queue in enumerate(queues):
                     if not queue:
                         continue
                     item = queue[-1]
-                    if (item.policy is policy and _short(item, free)) or fits(host, item, member_hosts) is not None:
+                    if item.policy is policy and _short(item, free):
                         continue  # the host only fills up, so this kind will not fit it later either
                     kept.append(queue)
                     value = _alignment(host, item, room, weights)
                     if best is None or value > best_value + 1e-12:
-                        best, best_value = queue, value
+                        best, best_value, best_list = queue, value, queues
                     weighed += 1
                     if weighed == PACK_CANDIDATES:
                         kept.extend(queues[position + 1:])
@@ -304,6 +307,14 @@ def _pack(ordered, hosts, member_hosts, placement):
                 queues[:] = kept
             if best is None:
                 break
+            if fits(host, best[-1], member_hosts) is not None:
+                # Every rule is checked on the kind chosen only; one that breaks a rule
+                # here will not fit later either, as the host only fills up.
+                for position, queue in enumerate(best_list):
+                    if queue is best:
+                        del best_list[position]
+                        break
+                continue
             placement.put(best.pop(), host, member_hosts)
 
 
@@ -496,34 +507,35 @@ class _Level(object):
         between the two, largest first, each where the higher utilisation after it is
         lower; None unless both end below ``limit``. Amounts only: the move checks every
         rule."""
-        base = {}
+        sides = []
         for host in (first, second):
             caps = self.capacity(host)
-            base[id(host)] = [host.used.get(name, 0) + host.placed.get(name, 0) if caps[k] > 0 else 0 for k, name in enumerate(SCORED)]
+            classes = [k for k in range(len(SCORED)) if caps[k] > 0]
+            have = [host.used.get(name, 0) + host.placed.get(name, 0) for name in SCORED]
+            sides.append((host, caps, classes, have))
+        where = dict((id(host), side) for host, dummy, dummy, side in sides)
         for item in items:
-            left = base[id(self.placement.host_of[id(item)])]
+            have = where[id(self.placement.host_of[id(item)])]
             for k, amount in enumerate(self.amounts[id(item)]):
-                left[k] -= amount
+                have[k] -= amount
         plan = []
         for item in sorted(items, key=lambda item: (-item.size, item.names[0])):
-            amounts = self.amounts[id(item)]
-            best, best_value = None, None
-            for host in (first, second):
-                if not self.allows(item, host):
-                    continue
-                caps, have = self.capacity(host), base[id(host)]
-                value = max([(have[k] + amounts[k]) / caps[k] for k in range(len(SCORED)) if caps[k] > 0] or [0.0])
-                if best is None or value < best_value:
-                    best, best_value = host, value
-            if best is None or best_value >= limit:
+            amounts, allowed = self.amounts[id(item)], self.admitted[hosts_key(item)]
+            best, best_value = None, limit
+            for side in sides:
+                host, caps, classes, have = side
+                if id(host) in allowed:
+                    value = max([(have[k] + amounts[k]) / caps[k] for k in classes] or [0.0])
+                    if value < best_value:
+                        best, best_value = side, value
+            if best is None:
                 return None
-            have = base[id(best)]
+            have = best[3]
             for k, amount in enumerate(amounts):
                 have[k] += amount
-            plan.append((item, best))
-        for host in (first, second):
-            caps, have = self.capacity(host), base[id(host)]
-            if any(have[k] / caps[k] >= limit for k in range(len(SCORED)) if caps[k] > 0):
+            plan.append((item, best[0]))
+        for host, caps, classes, have in sides:
+            if any(have[k] / caps[k] >= limit for k in classes):
                 return None
         return plan
 
@@ -666,7 +678,7 @@ PORTFOLIO_PAIRS = 20000
 # Spread's levelling: the pairs of hosts it may weigh in all, and the partners it weighs
 # for the most loaded host, the emptiest in its most loaded class and the emptiest overall.
 LEVEL_BUDGET = 20000
-LEVEL_CANDIDATES = 4
+LEVEL_CANDIDATES = 8
 # Ruin and recreate on a small batch: the fit checks it may spend, the steps in a row
 # without a better placement after which it stops, and the seed of its choices.
 RUIN_BUDGET = 4000
