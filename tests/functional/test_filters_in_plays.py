@@ -94,6 +94,16 @@ def _check_filters(results):
     assert memory['capacity'] == facts['resources']['MEMORY_MB']['total'] - 512 and memory['placed'] == 512
     assert [p['code'] for p in placed['problems'] if p['vm'] == 'huge01'] == ['no_host_fits']
 
+    # vm_place with the exact engine: as good, proven optimal. Which of the two alike web
+    # VMs gets the one place is the engine's choice.
+    exact = results['vm_place_cp_sat']
+    assert exact['engine']['requested'] == 'cp-sat' and exact['engine']['status'] == 'optimal', exact['engine']
+    assert exact['summary'] == placed['summary'] and exact['problems'] == placed['problems']
+    assert exact['hosts']['hv1']['resources'] == placed['hosts']['hv1']['resources']
+    chosen = [(p['vm'], p['host']) for p in exact['placements']]
+    assert chosen in ([('fits01', 'hv1'), ('web01', 'hv1')], [('fits01', 'hv1'), ('web02', 'hv1')]), chosen
+    assert sorted(u['vm'] for u in exact['unplaced']) == sorted(['huge01', 'typed01', ({'web01', 'web02'} - {chosen[1][0]}).pop()])
+
     # catalog_validate: the type a user wrote, not the class Ansible holds it in.
     messages = [p['message'] for p in results['catalog_validate']]
     assert [m for m in messages if "got string '2'" in m], messages
@@ -131,4 +141,5 @@ def test_every_filter_on_facts_read_back_from_factdb(core, backend, tmp_path):
     for results in (live, cached):
         results['caps_from_xml'].pop('collected_at')
         results['vm_place']['engine'].pop('seconds')
+        results['vm_place_cp_sat']['engine'].pop('seconds')
     assert cached == live

@@ -38,7 +38,8 @@ ties broken by host name (the sum of the positions of the chosen hosts in name o
 - ``feasible``: one of them ran out of time with a solution; the heuristic then still
   places what the solver left unplaced where it fits;
 - ``heuristic-fallback``: the solver found no solution in time (or one the rules refuse,
-  which would be a defect); the answer is the heuristic's.
+  which would be a defect), or the batch has more than MAX_PAIRS pairs of item and
+  admissible host; the answer is the heuristic's.
 
 Deterministic: one worker, a fixed seed, the model built in item and host name order, and
 the search bounded in CP-SAT's deterministic time (DETERMINISTIC_SHARE of ``time_limit``),
@@ -62,6 +63,8 @@ from ansible_collections.virtumancer.hostcaps.plugins.module_utils.policy.placem
 
 MISSING = "engine cp-sat needs the Python package ortools on the controller: pip install ortools; or use engine='heuristic'"
 FALLBACK = 'heuristic-fallback'
+# The most (item, admissible host) pairs a model is built for.
+MAX_PAIRS = 200000
 SEED = 1
 # Utilisation in thousandths: finer steps only slow the proof down.
 UTIL_SCALE = 1000
@@ -89,6 +92,10 @@ def solve(items, states, member_hosts, time_limit):
         raise ImportError(MISSING.replace('pip install ortools', 'pip install "ortools>=9.8"'))
     deadline = time.time() + time_limit
     start = heuristic(items, states, member_hosts)
+    if sum(len(item.feasible) for item in items) > MAX_PAIRS:
+        # A model this large takes more memory and time to build than any time limit
+        # leaves it to improve anything: the heuristic's answer stands.
+        return start, FALLBACK
     hint = {}
     for item in items:
         if id(item) in start.host_of:

@@ -33,6 +33,7 @@ __metaclass__ = type
 import bisect
 import heapq
 import random
+from itertools import zip_longest
 
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.policy.placement_model import (
     EPSILON, SCORED, commit, fits, hosts_key, score, score_key, soft_penalty, soft_terms, uncommit,
@@ -144,15 +145,20 @@ def _quality(ordered, hosts, strategy, placement):
     """The sort key of a placement, lower is better: the most VMs placed, the soft group
     rules, then under pack the fewest hosts in use and the fullest ones (the sum of squared
     loads, which rewards a nearly empty host that empties further), under spread the
-    lowest highest load and the evenest loads."""
+    lowest highest load and the evenest loads; then the VMs placed and their hosts, by
+    name."""
     placed = sum(len(item.names) for item in ordered if id(item) in placement.host_of)
     policy = ordered[0].policy
     loads = [_load(host, policy) for host in hosts if host.in_use()]
     squares = sum(load * load for load in loads)
     penalty = soft_penalty(hosts, ordered)
+    # Last, of placements alike, the one whose VMs, in name order, go to the hosts first
+    # by name (which also places the first by name of VMs alike).
+    names = sorted((name, placement.host_of[id(item)].name) for item in ordered if id(item) in placement.host_of
+                   for name in item.names)
     if strategy == 'pack':
-        return (-placed, penalty, len(loads), -squares)
-    return (-placed, penalty, max(loads or [0.0]), squares)
+        return (-placed, penalty, len(loads), -squares, names)
+    return (-placed, penalty, max(loads or [0.0]), squares, names)
 
 
 def _host_rank(ordered, hosts):
@@ -629,8 +635,10 @@ def _level(ordered, hosts, member_hosts, placement):
             return
         limit = -entry[0] - EPSILON
         worst = max(loads, key=lambda pair: (pair[1], -pair[0]))[0]
-        partners = emptiest(lows[worst], host)
-        partners += [other for other in emptiest(lows[len(SCORED)], host) if other not in partners]
+        # In turns: the emptiest in the class, the emptiest overall, the next of each...
+        partners = []
+        for pair in zip_longest(emptiest(lows[worst], host), emptiest(lows[len(SCORED)], host)):
+            partners.extend(other for other in pair if other is not None and other not in partners)
         for other in partners:
             budget -= 1
             if not level.room(host, other, limit):
@@ -678,7 +686,7 @@ PORTFOLIO_PAIRS = 20000
 # Spread's levelling: the pairs of hosts it may weigh in all, and the partners it weighs
 # for the most loaded host, the emptiest in its most loaded class and the emptiest overall.
 LEVEL_BUDGET = 20000
-LEVEL_CANDIDATES = 8
+LEVEL_CANDIDATES = 4
 # Ruin and recreate on a small batch: the fit checks it may spend, the steps in a row
 # without a better placement after which it stops, and the seed of its choices.
 RUIN_BUDGET = 4000

@@ -451,3 +451,16 @@ def test_cp_sat_falls_back_to_the_heuristic_when_time_runs_out_before_a_solution
     fallback = place(vms, hosts, engine='cp-sat', time_limit=1e-9)
     assert fallback['engine']['status'] == 'heuristic-fallback'
     assert where(fallback) == where(place(vms, hosts))
+
+
+def test_cp_sat_leaves_a_batch_above_its_size_limit_to_the_heuristic(monkeypatch):
+    pytest.importorskip('ortools')
+    from ansible_collections.virtumancer.hostcaps.plugins.module_utils.policy import placement_cpsat
+    vms = [vm('web%02d' % n) for n in range(20)]
+    hosts = dict(('hv%d' % n, hostvars()) for n in range(4))
+    monkeypatch.setattr(placement_cpsat, 'MAX_PAIRS', 79)  # 20 VMs x 4 hosts: 80 pairs
+    answer = place(vms, hosts, engine='cp-sat', time_limit=60)
+    assert answer['engine']['status'] == 'heuristic-fallback'
+    assert where(answer) == where(place(vms, hosts))
+    monkeypatch.setattr(placement_cpsat, 'MAX_PAIRS', 80)
+    assert place(vms, hosts, engine='cp-sat', time_limit=60)['engine']['status'] in ('optimal', 'feasible')
