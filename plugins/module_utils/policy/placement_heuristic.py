@@ -43,7 +43,7 @@ from ansible_collections.virtumancer.hostcaps.plugins.module_utils.policy.placem
 SPREAD_CANDIDATES = 6
 # Kinds of items pack weighs for each placement, per class they mostly take: the next ones
 # that fit, largest first. Weighing every kind costs items x kinds on a large batch.
-PACK_CANDIDATES = 16
+PACK_CANDIDATES = 8
 # Bounds on the improvement moves, counted in fit checks, so that large batches stay fast
 # and the result does not depend on the machine's speed.
 MOVE_BUDGET = 400000
