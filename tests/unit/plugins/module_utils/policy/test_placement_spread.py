@@ -29,8 +29,8 @@ def _batch():
 
 def test_spread_comes_within_two_percent_of_the_fractional_optimum():
     vms = _batch()
-    hosts = dict(('hv%03d' % number, hostvars(vcpus=VCPUS, memory_mb=MEMORY_MB, disk_gb=DISK_GB,
-                                                                ratios={'VCPU': VCPU_RATIO})) for number in range(HOSTS))
+    host = dict(vcpus=VCPUS, memory_mb=MEMORY_MB, disk_gb=DISK_GB, ratios={'VCPU': VCPU_RATIO})
+    hosts = dict(('hv%03d' % number, hostvars(**host)) for number in range(HOSTS))
     answer = place_vms(vms, catalog=CATALOG, hosts=hosts)
     assert answer['summary']['placed'] == VMS
     capacity = (VCPUS * VCPU_RATIO, MEMORY_MB, DISK_GB)
