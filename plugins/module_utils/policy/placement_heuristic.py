@@ -458,9 +458,12 @@ def _spread(ordered, hosts, member_hosts, placement):
             continue
         placement.put(item, chosen, member_hosts)
         version[id(chosen)] += 1
+        loads = {}
         for key in holders.get(id(chosen), ()):
             heap, policy = heaps[key]
-            heapq.heappush(heap, (_load(chosen, policy), chosen.name, version[id(chosen)], chosen))
+            if policy.name not in loads:
+                loads[policy.name] = _load(chosen, policy)
+            heapq.heappush(heap, (loads[policy.name], chosen.name, version[id(chosen)], chosen))
 
 
 # -- levelling: spread, after the construction --------------------------------------------
