@@ -87,18 +87,8 @@ TRAIT_RULES = (
 def _families():
     """Each family's parsed capabilities and domain capabilities, read once."""
     from ansible_collections.virtumancer.hostcaps.plugins.module_utils.discovery.capabilities import parse_capabilities
-    from ansible_collections.virtumancer.hostcaps.plugins.module_utils.discovery.domain_capabilities import parse_domain_capabilities
-    from ansible_collections.virtumancer.hostcaps.tests.unit.facts_from_fixtures import read_fixture
-    found = []
-    for caps, *domcaps in FAMILIES:
-        entries = []
-        for name in domcaps:
-            entry = parse_domain_capabilities(read_fixture(name))
-            entry['requested_machine'] = None
-            entry['default_machine'] = not any(e['arch'] == entry['arch'] for e in entries)
-            entries.append(entry)
-        found.append((parse_capabilities(read_fixture(caps)), entries))
-    return found
+    from ansible_collections.virtumancer.hostcaps.tests.unit.facts_from_fixtures import domcaps_entries, read_fixture
+    return [(parse_capabilities(read_fixture(caps)), domcaps_entries(*domcaps)) for caps, *domcaps in FAMILIES]
 
 
 def _meminfo(total_mb):

@@ -25,18 +25,34 @@ def read_fixture(name):
         return handle.read()
 
 
-def facts_from(caps, *domcaps, **live):
-    """Facts of the ``caps`` fixture plus ``domcaps`` fixtures. ``live`` adds the sources
-    only a live host has (``pools=[...]``, ``domains={...}``, ``ksm={...}``) and may
-    name ``subsets``."""
-    subsets = live.pop('subsets', SUBSETS)
-    capabilities = parse_capabilities(read_fixture(caps))
+def domcaps_entries(*domcaps):
+    """The ``domain_capabilities`` entries of the ``domcaps`` fixtures, as the module
+    lists them: the first of each arch is its default machine."""
     entries = []
     for name in domcaps:
         entry = parse_domain_capabilities(read_fixture(name))
         entry['requested_machine'] = None
         entry['default_machine'] = not any(e['arch'] == entry['arch'] for e in entries)
         entries.append(entry)
+    return entries
+
+
+def domains(*listed):
+    """``virt_info.domains`` as collect.py reads it, from ``(name, active, vcpus, memory_mb)``."""
+    entries = [{'name': name, 'uuid': '00000000-0000-0000-0000-%012d' % index, 'active': active, 'persistent': True,
+                'vcpus': vcpus, 'memory_mb': memory_mb} for index, (name, active, vcpus, memory_mb) in enumerate(listed)]
+    running = [entry for entry in entries if entry['active']]
+    return {'defined': len(entries), 'running': len(running), 'vcpus_running': sum(e['vcpus'] for e in running),
+            'memory_mb_running': sum(e['memory_mb'] for e in running), 'list': entries}
+
+
+def facts_from(caps, *domcaps, **live):
+    """Facts of the ``caps`` fixture plus ``domcaps`` fixtures. ``live`` adds the sources
+    only a live host has (``pools=[...]``, ``domains={...}``, ``ksm={...}``) and may
+    name ``subsets``."""
+    subsets = live.pop('subsets', SUBSETS)
+    capabilities = parse_capabilities(read_fixture(caps))
+    entries = domcaps_entries(*domcaps)
     fetchers = {'capabilities': lambda: capabilities}
     if entries:
         fetchers['domain_capabilities'] = lambda: entries

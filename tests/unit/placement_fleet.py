@@ -12,7 +12,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.discovery.storage import parse_pool
-from ansible_collections.virtumancer.hostcaps.tests.unit.facts_from_fixtures import facts_from, read_fixture
+from ansible_collections.virtumancer.hostcaps.tests.unit.facts_from_fixtures import domains, facts_from, read_fixture
 
 SEV = 'amd-epyc-sev.caps.xml'
 SEV_Q35 = 'amd-epyc-sev.domcaps-q35.xml'
@@ -25,15 +25,6 @@ CELL_CPUS = 32
 FREE_PAGES = {0: {2048: 1000, 1048576: 4}, 1: {2048: 1000, 1048576: 4}}
 
 _CACHE = {}
-
-
-def domains(*listed):
-    """``virt_info.domains`` as collect.py reads it, from ``(name, active, vcpus, memory_mb)``."""
-    entries = [{'name': name, 'uuid': '00000000-0000-0000-0000-%012d' % index, 'active': active, 'persistent': True,
-                'vcpus': vcpus, 'memory_mb': memory_mb} for index, (name, active, vcpus, memory_mb) in enumerate(listed)]
-    running = [entry for entry in entries if entry['active']]
-    return {'defined': len(entries), 'running': len(running), 'vcpus_running': sum(e['vcpus'] for e in running),
-            'memory_mb_running': sum(e['memory_mb'] for e in running), 'list': entries}
 
 
 def pool(size_gb, name='default-pool'):

@@ -8,7 +8,7 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.virtumancer.hostcaps.tests.unit.facts_from_fixtures import facts_from, read_fixture
+from ansible_collections.virtumancer.hostcaps.tests.unit.facts_from_fixtures import domains, facts_from, read_fixture
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.resources import (
     RESOURCE_CLASSES, derive_resources,
 )
@@ -25,15 +25,6 @@ TESTDRIVER_POOL = 'testdriver-default.pool.xml'
 
 def saved_pool(active=True):
     return parse_pool(read_fixture(TESTDRIVER_POOL), active=active, autostart=False, persistent=True)
-
-
-def domains(*listed):
-    """``virt_info.domains`` as collect.py reads it, from ``(name, active, vcpus, memory_mb)``."""
-    entries = [{'name': name, 'uuid': '00000000-0000-0000-0000-%012d' % index, 'active': active, 'persistent': True,
-                'vcpus': vcpus, 'memory_mb': memory_mb} for index, (name, active, vcpus, memory_mb) in enumerate(listed)]
-    running = [entry for entry in entries if entry['active']]
-    return {'defined': len(entries), 'running': len(running), 'vcpus_running': sum(e['vcpus'] for e in running),
-            'memory_mb_running': sum(e['memory_mb'] for e in running), 'list': entries}
 
 
 @pytest.fixture(scope='module')
