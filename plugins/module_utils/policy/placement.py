@@ -214,7 +214,9 @@ def _verdicts(vms, states):
     for vm in vms:
         # VMs that vm_spec resolved once hold the very same values (its memo); their shape
         # is worked out once. The VMs stay alive meanwhile, so an id is never reused here.
-        same = tuple((key, id(value)) for key, value in vm.items() if key != 'name')
+        keys, ids = tuple(vm), list(map(id, vm.values()))
+        ids[keys.index('name')] = 0
+        same = (keys, tuple(ids))
         found = known.get(same)
         if found is None:
             found = known[same] = _shape(vm)

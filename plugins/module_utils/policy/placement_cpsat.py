@@ -226,7 +226,7 @@ class _Model(object):
         indicators = {}
         for name in sorted(set(name for index, var in here for name in self.items[index].demand)):
             terms = [(_whole(self.items[index].demand[name]), var) for index, var in here if self.items[index].demand.get(name, 0) > 0]
-            base = host.used.get(name, 0) + host.placed.get(name, 0)
+            base = host.load.get(name, 0)
             rooms = {}
             for policy in fixed + candidates:
                 capacity = host.capacity(policy).get(name)
@@ -354,7 +354,7 @@ class _Model(object):
                 capacity = int(round(min(capacities))) if capacities else 0
                 if capacity <= 0:
                     continue
-                base = _whole(host.used.get(name, 0) + host.placed.get(name, 0))
+                base = _whole(host.load.get(name, 0))
                 terms = [(_whole(self.items[index].demand[name]), var) for index, var in here if self.items[index].demand.get(name, 0) > 0]
                 rows.setdefault(host.name, []).append((capacity, base, terms))
         if not rows:

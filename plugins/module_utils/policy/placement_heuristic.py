@@ -32,6 +32,7 @@ __metaclass__ = type
 
 import bisect
 import heapq
+import operator
 import random
 from itertools import zip_longest
 
@@ -232,24 +233,32 @@ def _smallest_first(item):
 # -- pack ------------------------------------------------------------------------------
 
 
-def _normalized_room(host, policy):
-    room = {}
-    for name, capacity in host.capacity(policy).items():
-        if capacity > 0:
-            room[name] = max(0.0, capacity - host.used.get(name, 0) - host.placed.get(name, 0)) / capacity
-    return room
+def _room_vector(host, policy, classes):
+    """Per class of ``classes``: the share of the host's capacity under ``policy`` still
+    free, and the amount still free (EPSILON above, never below it; infinite for a class
+    the host has no inventory of)."""
+    capacity = host.capacity(policy)
+    load = host.load
+    shares, free = [], []
+    for name in classes:
+        limit = capacity.get(name)
+        if limit is None:
+            shares.append(0.0)
+            free.append(_UNLIMITED)
+            continue
+        left = limit - load.get(name, 0)
+        shares.append(max(0.0, left) / limit if limit > 0 else 0.0)
+        free.append(max(0.0, left) + EPSILON)
+    return shares, tuple(free)
 
 
-def _alignment(host, item, room, weights):
-    total = 0.0
-    capacity = host.capacity(item.policy)
-    for name, amount in item.demand_order:
-        weight = weights.get(name)
-        if weight:
-            limit = capacity.get(name)
-            if limit:
-                total += weight * (amount / limit) * room.get(name, 0.0)
-    return total
+def _weighing(host, policy, classes, weights, shares):
+    """What ``_pack`` multiplies an item's amounts by (in ``classes`` order) to weigh how
+    well it lines up with the room left on ``host``: per class its weight, over the
+    capacity under the item's ``policy``, times the share of the room free."""
+    capacity = host.capacity(policy)
+    return tuple(weights.get(name, 0.0) * share / capacity[name] if capacity.get(name) else 0.0
+                 for name, share in zip(classes, shares))
 
 
 def _scarcity(items, hosts, policy):
@@ -278,6 +287,9 @@ def _pack(ordered, hosts, member_hosts, placement):
             admitted[hosts_key(item)] = set(id(h) for h in item.feasible)
     weights = _scarcity(ordered, hosts, policy)
     reference = reference_capacity(hosts, policy)
+    # Every kind's amounts as a vector over the classes of the batch (in name order, as
+    # item.demand_order), so that a kind is weighed and told short in C.
+    classes = sorted(set(name for item in ordered for name in item.demand))
     # Kinds by the scored class they take most of (in SCORED order, then the others), each
     # list largest first: an item that lines up with the room left on one class is among
     # the first few of that class's list.
@@ -287,56 +299,51 @@ def _pack(ordered, hosts, member_hosts, placement):
         head = queue[-1]
         shares = [(head.demand.get(name, 0) / reference[name], name) for name in SCORED if name in reference]
         top = max(shares) if shares else (0, None)
-        by_class[top[1] if top[0] > 0 else None].append((admitted[hosts_key(head)], queue))
+        amounts = tuple(head.demand.get(name, 0) for name in classes)
+        by_class[top[1] if top[0] > 0 else None].append((admitted[hosts_key(head)], (queue, amounts)))
     host_order = sorted(hosts, key=lambda h: (0 if h.in_use() else 1, -_capacity_weight(h, policy), h.name))
     for host in host_order:
-        lists = [[queue for allowed, queue in entries if queue and id(host) in allowed] for entries in by_class.values()]
+        for entries in by_class.values():
+            entries[:] = [entry for entry in entries if entry[1][0]]  # the kinds left
+        lists = [[kind for allowed, kind in entries if id(host) in allowed] for entries in by_class.values()]
         while True:
-            room, free = _normalized_room(host, policy), _free(host, policy)
+            shares, free = _room_vector(host, policy, classes)
+            weighing = {policy: _weighing(host, policy, classes, weights, shares)}
             best, best_value, best_list = None, None, None
-            for queues in lists:
+            for kinds_left in lists:
                 kept, weighed = [], 0
-                for position, queue in enumerate(queues):
+                for position, kind in enumerate(kinds_left):
+                    queue, amounts = kind
                     if not queue:
                         continue
                     item = queue[-1]
-                    if item.policy is policy and _short(item, free):
+                    if item.policy is policy and any(map(operator.gt, amounts, free)):
                         continue  # the host only fills up, so this kind will not fit it later either
-                    kept.append(queue)
-                    value = _alignment(host, item, room, weights)
+                    kept.append(kind)
+                    if item.policy not in weighing:
+                        weighing[item.policy] = _weighing(host, item.policy, classes, weights, shares)
+                    value = sum(map(operator.mul, amounts, weighing[item.policy]))
                     if best is None or value > best_value + 1e-12:
-                        best, best_value, best_list = queue, value, queues
+                        best, best_value, best_list = kind, value, kinds_left
                     weighed += 1
                     if weighed == PACK_CANDIDATES:
-                        kept.extend(queues[position + 1:])
+                        kept.extend(kinds_left[position + 1:])
                         break
-                queues[:] = kept
+                kinds_left[:] = kept
             if best is None:
                 break
-            if fits(host, best[-1], member_hosts) is not None:
+            if fits(host, best[0][-1], member_hosts) is not None:
                 # Every rule is checked on the kind chosen only; one that breaks a rule
                 # here will not fit later either, as the host only fills up.
-                for position, queue in enumerate(best_list):
-                    if queue is best:
+                for position, kind in enumerate(best_list):
+                    if kind is best:
                         del best_list[position]
                         break
                 continue
-            placement.put(best.pop(), host, member_hosts)
+            placement.put(best[0].pop(), host, member_hosts)
 
 
-def _free(host, policy):
-    capacity = host.capacity(policy)
-    return dict((name, limit - host.used.get(name, 0) - host.placed.get(name, 0)) for name, limit in capacity.items())
-
-
-def _short(item, free):
-    """True when a class has less room left under the item's policy than the item takes,
-    so that fits() refuses it too: most kinds a host no longer takes, told for less."""
-    for name, amount in item.demand_order:
-        room = free.get(name)
-        if room is not None and amount > room + EPSILON:
-            return True
-    return False
+_UNLIMITED = float('inf')
 
 
 def _capacity_weight(host, policy):
@@ -493,7 +500,7 @@ class _Level(object):
     def loads(self, host):
         """The host's utilisation per scored class it has: [(class index, utilisation)]."""
         caps = self.capacity(host)
-        return [(k, (host.used.get(name, 0) + host.placed.get(name, 0)) / caps[k]) for k, name in enumerate(SCORED) if caps[k] > 0]
+        return [(k, (host.load.get(name, 0)) / caps[k]) for k, name in enumerate(SCORED) if caps[k] > 0]
 
     def allows(self, item, host):
         return id(host) in self.admitted[hosts_key(item)]
@@ -506,7 +513,7 @@ class _Level(object):
             total = 0
             for side, host in enumerate((first, second)):
                 if caps[side][k] > 0:
-                    total += host.used.get(name, 0) + host.placed.get(name, 0)
+                    total += host.load.get(name, 0)
             if total >= limit * (caps[0][k] + caps[1][k]):
                 return False
         return True
@@ -520,7 +527,7 @@ class _Level(object):
         for host in (first, second):
             caps = self.capacity(host)
             classes = [k for k in range(len(SCORED)) if caps[k] > 0]
-            have = [host.used.get(name, 0) + host.placed.get(name, 0) for name in SCORED]
+            have = [host.load.get(name, 0) for name in SCORED]
             sides.append((host, caps, classes, have))
         where = dict((id(host), side) for host, dummy, dummy, side in sides)
         for item in items:
@@ -555,7 +562,7 @@ class _Level(object):
         window that takes ``first`` below the limit and keeps ``second`` below it are
         weighed."""
         caps = [self.capacity(first), self.capacity(second)]
-        used = [[host.used.get(name, 0) + host.placed.get(name, 0) for name in SCORED] for host in (first, second)]
+        used = [[host.load.get(name, 0) for name in SCORED] for host in (first, second)]
         classes = [k for k in range(len(SCORED)) if caps[0][k] > 0 and caps[1][k] > 0]
         if worst not in classes:
             return None
@@ -764,7 +771,7 @@ def _hosts_bound(ordered, hosts):
             demand[name] = demand.get(name, 0) + amount
 
     def room(host, name):
-        return max(0.0, (host.capacity(policy).get(name) or 0) - host.used.get(name, 0) - host.placed.get(name, 0))
+        return max(0.0, (host.capacity(policy).get(name) or 0) - host.load.get(name, 0))
     fixed = [host for host in hosts if host.in_use()]
     needed = len(fixed)
     for name, amount in demand.items():

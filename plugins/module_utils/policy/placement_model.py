@@ -77,10 +77,10 @@ class Cell(object):
 
 class HostState(object):
     """A host during placement. ``used`` is what its domains hold, ``placed`` what the
-    batch adds; ``limits`` the capacity per class under each policy seen; ``policies``
+    batch adds, ``load`` the two together (what the rules compare); ``limits`` the capacity per class under each policy seen; ``policies``
     the placement policies of the items on it, each with how many items hold it there."""
 
-    __slots__ = ('name', 'view', 'order', 'limits', 'used', 'placed', 'cells', 'groups', 'vms', 'policies',
+    __slots__ = ('name', 'view', 'order', 'limits', 'used', 'placed', 'load', 'cells', 'groups', 'vms', 'policies',
                  'existing_domains')
 
     def __init__(self, view, order):
@@ -94,6 +94,7 @@ class HostState(object):
                 self.used['pool:' + pool] = 0
         for (vendor, device), counts in view.pci.items():
             self.used['pci:%s:%s' % (vendor, device)] = 0
+        self.load = dict(self.used)
         self.cells = None
         if view.cells:
             self.cells = [Cell(cell_id, cpus, memory, dict(pages)) for cell_id, cpus, memory, pages in view.cells]
@@ -133,7 +134,7 @@ class HostState(object):
         capacity = self.capacity(policy).get(name)
         if not capacity or capacity <= 0:
             return None
-        return (self.used.get(name, 0) + self.placed.get(name, 0) + extra) / float(capacity)
+        return (self.load.get(name, 0) + extra) / float(capacity)
 
 
 class Item(object):
@@ -241,12 +242,12 @@ def rule_capacity(host, item):
         only = host.capacity(item.policy)
     else:
         policies = item.policies + [policy for policy in host.policies if policy not in item.policies]
-    used, placed = host.used, host.placed
+    load = host.load
     for name, amount in item.demand_order:
         capacity = only.get(name) if only is not None else host.limit(name, policies)
         if capacity is None:
             continue  # no inventory: the per-host verdict said whether that may be unconfirmed
-        free = capacity - used.get(name, 0) - placed.get(name, 0)
+        free = capacity - load.get(name, 0)
         if amount > free + EPSILON:
             return 'capacity_exceeded', {'class': name, 'need': amount, 'free': free, 'capacity': capacity}
     return None
@@ -353,11 +354,10 @@ def _fullness(cell):
 def fits(host, item, member_hosts):
     """None when ``item`` fits ``host`` now, else ``(code, details)`` of the first rule
     it breaks; ``details`` carries ``cells`` (the NUMA layout) when it fits."""
-    for rule in (rule_capacity, rule_groups):
-        found = rule(host, item)
-        if found is not None:
-            return found
-    found = rule_affinity_hosts(host, item, member_hosts)
+    found = rule_capacity(host, item)
+    if found is not None or not item.joined and item.numa_free:
+        return found
+    found = rule_groups(host, item) or rule_affinity_hosts(host, item, member_hosts)
     if found is not None:
         return found
     if fit_cells(host, item) is None:
@@ -372,6 +372,7 @@ def commit(host, item, member_hosts, layout=None):
         layout = fit_cells(host, item)
     for name, amount in item.demand.items():
         host.placed[name] = host.placed.get(name, 0) + amount
+        host.load[name] = host.load.get(name, 0) + amount
     for name, count in item.group_counts.items():
         host.groups[name] = host.groups.get(name, 0) + count
         member_hosts.setdefault(name, set()).add(host.name)
@@ -394,6 +395,7 @@ def uncommit(host, item, member_hosts, layout):
     """Takes ``item`` off ``host`` again (the heuristic's moves)."""
     for name, amount in item.demand.items():
         host.placed[name] -= amount
+        host.load[name] -= amount
     for name, count in item.group_counts.items():
         host.groups[name] -= count
         if not host.groups[name]:
@@ -463,11 +465,12 @@ def soft_penalty(hosts, items):
 def utilizations(host, item):
     """``{class: utilisation after placing item}`` of the scored classes the host has."""
     capacity = host.capacity(item.policy)
+    load, demand = host.load, item.demand
     found = {}
     for name in SCORED:
         limit = capacity.get(name)
         if limit and limit > 0:
-            found[name] = (host.used.get(name, 0) + host.placed.get(name, 0) + item.demand.get(name, 0)) / float(limit)
+            found[name] = (load.get(name, 0) + demand.get(name, 0)) / float(limit)
     return found
 
 
@@ -493,7 +496,16 @@ def score_key(host, item, strategy):
     """The sort key of ``score`` alone, without its terms: what the engines compare on
     every host they weigh."""
     penalty = soft_terms(host, item)[0] if item.joined else 0.0
-    return _key(host, strategy, penalty, max([0.0] + list(utilizations(host, item).values())))
+    capacity = host.capacity(item.policy)
+    load, demand = host.load, item.demand
+    highest = 0.0
+    for name in SCORED:
+        limit = capacity.get(name)
+        if limit and limit > 0:
+            value = (load.get(name, 0) + demand.get(name, 0)) / float(limit)
+            if value > highest:
+                highest = value
+    return _key(host, strategy, penalty, highest)
 
 
 def _key(host, strategy, penalty, highest):

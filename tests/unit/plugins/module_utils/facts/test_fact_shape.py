@@ -32,6 +32,10 @@ class Mapping(dict):
     """A dict of another class."""
 
 
+class Whole(int):
+    """An int of another class, as ansible-core 2.19 tags its values."""
+
+
 with open(FACTDB_FIXTURE) as _handle:
     _REAL = json.load(_handle)
 # The captured SEV host: guests with hundreds of machines, CPU models, two domain capabilities.
@@ -90,6 +94,13 @@ def test_the_captured_facts_fit(which):
     (('libvirt_host_caps', 'host_info', 'online_cpus'), 2 ** 63, False),
     (('libvirt_host_caps', 'host_info', 'online_cpus'), -(2 ** 63 - 1), True),
     (('libvirt_host_caps', 'host_info'), Mapping(arch=Text('x86_64')), True),
+    (('libvirt_host_caps', 'host_info', 'online_cpus'), Whole(4), True),
+    (('libvirt_host_caps', 'host_info', 'online_cpus'), Whole(2 ** 63), False),
+    (('libvirt_host_caps', 'host_info', 'online_cpus'), '', False),
+    (('libvirt_host_caps', 'host_info', 'online_cpus'), -(2 ** 63), False),
+    (('libvirt_host_caps', 'host_info', 'arch'), Text('x86_64'), True),
+    (('libvirt_host_caps', 'host_info', 'arch'), 7, False),
+    (('libvirt_host_caps', 'domain_capabilities', 0, 'default_machine'), 0, False),
     (('libvirt_host_caps', 'cpu_info', 'guest_features'), {'custom': {'EPYC': ['avx']}}, True),
     (('libvirt_host_caps', 'cpu_info', 'guest_features'), {'custom': {'EPYC': ['avx'], 7: ['x']}}, False),
     (('libvirt_host_caps', 'cpu_info', 'guest_features'), {'custom': {'EPYC': [7]}}, False),
@@ -103,6 +114,11 @@ def test_the_captured_facts_fit(which):
     (('libvirt_host_caps', 'virt_info', 'guests'), [{'arch': 'x86_64', 'machines': [{'name': 'pc', 'max_cpus': True}]}], False),
     (('libvirt_host_caps', 'virt_info', 'guests'), [{'arch': 'x86_64', 'machines': [{'name': 'pc'}, ['q35']]}], False),
     (('libvirt_host_caps', 'virt_info', 'guests'), [{'arch': 'x86_64', 'machines': [{'name': 'pc', 'canonical': 7}]}], False),
+    (('libvirt_host_caps', 'virt_info', 'guests'), [{'arch': 'x86_64', 'machines': [Mapping(name=Text('pc')), {}, None]}], True),
+    (('libvirt_host_caps', 'virt_info', 'guests'), [{'arch': 'x86_64', 'machines': [Mapping(name=7)]}], False),
+    (('libvirt_host_caps', 'virt_info', 'guests'), [{'arch': 'x86_64', 'machines': [{'name': 'pc', 'max_cpus': 2 ** 63}]}], False),
+    (('libvirt_host_caps', 'virt_info', 'guests'), [{'arch': 'x86_64', 'machines': [{'name': 'pc', 'max_cpus': Whole(288)}]}], True),
+    (('libvirt_host_caps', 'virt_info', 'guests'), [{'arch': 'x86_64', 'machines': [{'name': 'pc', 'max_cpus': ''}]}], False),
 ])
 def test_one_value_fits_or_not_as_the_walk_says(path, value, fits):
     host = copy.deepcopy(HOSTS[0])
