@@ -32,12 +32,12 @@ __metaclass__ = type
 
 import bisect
 import heapq
-import operator
 import random
 from itertools import zip_longest
+from operator import add, gt, mul, truediv
 
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.policy.placement_model import (
-    EPSILON, SCORED, commit, fits, hosts_key, score, score_key, soft_penalty, soft_terms, uncommit,
+    EPSILON, SCORED, commit, fit_key, fits, hosts_key, score, soft_penalty, soft_terms, uncommit,
 )
 
 # The most hosts spread weighs for one item, emptiest first (most items stop far sooner).
@@ -205,9 +205,9 @@ def _choose(item, strategy, member_hosts, rank, closed=None, budget=None):
             continue
         if budget is not None:
             budget[0] -= 1
-        if fits(host, item, member_hosts) is not None:
+        key = fit_key(host, item, member_hosts, strategy)
+        if key is None:
             continue
-        key = score_key(host, item, strategy)
         if strategy == 'pack' and not host.in_use():
             key = (key[0], 1, rank(host))
         if best is None or key < best_key:
@@ -317,12 +317,12 @@ def _pack(ordered, hosts, member_hosts, placement):
                     if not queue:
                         continue
                     item = queue[-1]
-                    if item.policy is policy and any(map(operator.gt, amounts, free)):
+                    if item.policy is policy and any(map(gt, amounts, free)):
                         continue  # the host only fills up, so this kind will not fit it later either
                     kept.append(kind)
                     if item.policy not in weighing:
                         weighing[item.policy] = _weighing(host, item.policy, classes, weights, shares)
-                    value = sum(map(operator.mul, amounts, weighing[item.policy]))
+                    value = sum(map(mul, amounts, weighing[item.policy]))
                     if best is None or value > best_value + 1e-12:
                         best, best_value, best_list = kind, value, kinds_left
                     weighed += 1
@@ -401,10 +401,8 @@ def _best_other(item, avoid, placement, member_hosts, budget, by_host):
         if host is avoid or not host.in_use() or host.name not in by_host:
             continue
         budget[0] -= 1
-        if fits(host, item, member_hosts) is not None:
-            continue
-        key = score_key(host, item, 'pack')
-        if key[0] > limit:
+        key = fit_key(host, item, member_hosts, 'pack')
+        if key is None or key[0] > limit:
             continue
         if best is None or key < best_key:
             best, best_key = host, key
@@ -442,7 +440,7 @@ def _spread(ordered, hosts, member_hosts, placement):
         popped = []
         if soft:
             # Soft group rules can prefer any host, so every admissible one is weighed.
-            candidates = [host for host in item.feasible if fits(host, item, member_hosts) is None]
+            candidates = [(host, fit_key(host, item, member_hosts, 'spread')) for host in item.feasible]
         else:
             heap = heap_for(item)
             candidates = []
@@ -451,12 +449,12 @@ def _spread(ordered, hosts, member_hosts, placement):
                 if entry[2] != version[id(entry[3])]:
                     continue  # the host changed since; its newer entry is in the heap
                 popped.append(entry)
-                if fits(entry[3], item, member_hosts) is None:
-                    candidates.append(entry[3])
+                key = fit_key(entry[3], item, member_hosts, 'spread')
+                if key is not None:
+                    candidates.append((entry[3], key))
         chosen, chosen_key = None, None
-        for host in candidates:
-            key = score_key(host, item, 'spread')
-            if chosen is None or key < chosen_key:
+        for host, key in candidates:
+            if key is not None and (chosen is None or key < chosen_key):
                 chosen, chosen_key = host, key
         for entry in popped:
             if entry[3] is not chosen:
@@ -525,11 +523,9 @@ class _Level(object):
         rule."""
         sides = []
         for host in (first, second):
-            caps = self.capacity(host)
-            classes = [k for k in range(len(SCORED)) if caps[k] > 0]
-            have = [host.load.get(name, 0) for name in SCORED]
-            sides.append((host, caps, classes, have))
-        where = dict((id(host), side) for host, dummy, dummy, side in sides)
+            # Infinite for a class the host has none of: it then weighs nothing.
+            sides.append((host, host.scored_capacity(self.policy), [host.load.get(name, 0) for name in SCORED]))
+        where = dict((id(host), side) for host, dummy, side in sides)
         for item in items:
             have = where[id(self.placement.host_of[id(item)])]
             for k, amount in enumerate(self.amounts[id(item)]):
@@ -539,19 +535,16 @@ class _Level(object):
             amounts, allowed = self.amounts[id(item)], self.admitted[hosts_key(item)]
             best, best_value = None, limit
             for side in sides:
-                host, caps, classes, have = side
-                if id(host) in allowed:
-                    value = max([(have[k] + amounts[k]) / caps[k] for k in classes] or [0.0])
+                if id(side[0]) in allowed:
+                    value = max(map(truediv, map(add, side[2], amounts), side[1]))
                     if value < best_value:
                         best, best_value = side, value
             if best is None:
                 return None
-            have = best[3]
-            for k, amount in enumerate(amounts):
-                have[k] += amount
+            best[2][:] = map(add, best[2], amounts)
             plan.append((item, best[0]))
-        for host, caps, classes, have in sides:
-            if any(have[k] / caps[k] >= limit for k in classes):
+        for host, scored, have in sides:
+            if max(map(truediv, have, scored)) >= limit:
                 return None
         return plan
 
@@ -803,9 +796,9 @@ def _sweep(ordered, hosts, strategy, member_hosts, placement):
 def _best_fit(item, strategy, member_hosts):
     best, best_key = None, None
     for host in item.feasible:
-        if fits(host, item, member_hosts) is not None:
+        key = fit_key(host, item, member_hosts, strategy)
+        if key is None:
             continue
-        key = score_key(host, item, strategy)
         if best is None or key < best_key:
             best, best_key = host, key
     return best

@@ -20,6 +20,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from operator import add, truediv
+
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.policy.vm_hosts import HUGEPAGE_SIZES_KB, effective_inventory
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.policy.vm_spec import GROUP_KINDS
 
@@ -80,12 +82,12 @@ class HostState(object):
     batch adds, ``load`` the two together (what the rules compare); ``limits`` the capacity per class under each policy seen; ``policies``
     the placement policies of the items on it, each with how many items hold it there."""
 
-    __slots__ = ('name', 'view', 'order', 'limits', 'used', 'placed', 'load', 'cells', 'groups', 'vms', 'policies',
+    __slots__ = ('name', 'view', 'order', 'limits', 'scored', 'used', 'placed', 'load', 'cells', 'groups', 'vms', 'policies',
                  'existing_domains')
 
     def __init__(self, view, order):
         self.name, self.view, self.order = view.name, view, order
-        self.limits = {}
+        self.limits, self.scored = {}, {}
         self.used, self.placed = {}, {}
         for name, (capacity, used) in effective_inventory(view).items():
             self.used[name] = used
@@ -115,6 +117,16 @@ class HostState(object):
                 # Devices not known to be taken; vm_validate says when that is unconfirmed.
                 found['pci:%s:%s' % (vendor, device)] = counts[1]
             self.limits[policy.name] = found
+        return found
+
+    def scored_capacity(self, policy):
+        """The capacity under ``policy`` of each scored class, in SCORED order; infinite
+        for a class the host has none of, which then weighs nothing."""
+        found = self.scored.get(policy.name)
+        if found is None:
+            capacity = self.capacity(policy)
+            found = self.scored[policy.name] = tuple(
+                float(capacity[name]) if (capacity.get(name) or 0) > 0 else float('inf') for name in SCORED)
         return found
 
     def limit(self, name, policies):
@@ -496,16 +508,32 @@ def score_key(host, item, strategy):
     """The sort key of ``score`` alone, without its terms: what the engines compare on
     every host they weigh."""
     penalty = soft_terms(host, item)[0] if item.joined else 0.0
+    return _key(host, strategy, penalty, _highest(host.scored_capacity(item.policy), host.load, item.demand))
+
+
+def _highest(scored, load, demand):
+    """The highest utilisation over the scored classes once ``demand`` is added
+    (``scored``: HostState.scored_capacity), worked out in C."""
+    return max(map(truediv, map(add, map(load.get, SCORED, _NOTHING), map(demand.get, SCORED, _NOTHING)), scored))
+
+
+_NOTHING = (0,) * len(SCORED)
+
+
+def fit_key(host, item, member_hosts, strategy):
+    """``score_key`` of ``item`` on ``host`` when it fits there, else None: what the
+    engines ask of every host they try. An item of one policy without groups or NUMA needs,
+    on a host that holds no other policy, is told in one pass over its classes, by the
+    same capacity rule and utilisation as ``fits`` and ``score_key``."""
+    if item.joined or not item.numa_free or len(item.policies) != 1 or not host.policies.keys() <= item.policy_set:
+        return None if fits(host, item, member_hosts) is not None else score_key(host, item, strategy)
     capacity = host.capacity(item.policy)
-    load, demand = host.load, item.demand
-    highest = 0.0
-    for name in SCORED:
+    load = host.load
+    for name, amount in item.demand_order:
         limit = capacity.get(name)
-        if limit and limit > 0:
-            value = (load.get(name, 0) + demand.get(name, 0)) / float(limit)
-            if value > highest:
-                highest = value
-    return _key(host, strategy, penalty, highest)
+        if limit is not None and amount > limit - load.get(name, 0) + EPSILON:
+            return None
+    return _key(host, strategy, 0.0, _highest(host.scored_capacity(item.policy), load, item.demand))
 
 
 def _key(host, strategy, penalty, highest):

@@ -72,7 +72,14 @@ def _tri(value):
 
 def _strings(value):
     """The strings of a list, or None when the value is not a list (unknown)."""
-    return [item for item in value if isinstance(item, str)] if isinstance(value, list) else None
+    if not isinstance(value, list):
+        return None
+    if set(map(type, value)) <= _STR_TYPE:
+        return list(value)  # names, as facts hold them: told in C
+    return [item for item in value if isinstance(item, str)]
+
+
+_STR_TYPE = frozenset((str,))
 
 
 def machine_family(name):
@@ -396,13 +403,16 @@ def _read_virt(view, facts):
                 continue
             seen = view.guests.setdefault(guest['arch'], Guest())
             seen.domain_types.update(_strings(guest.get('domain_types')) or ())
-            for machine in as_list(guest.get('machines')):
-                if not isinstance(machine, dict) or not isinstance(machine.get('name'), str):
-                    continue
-                seen.machines.setdefault(machine['name'], (machine.get('canonical') or machine['name'], _int(machine.get('max_cpus'))))
-                if seen.default_machine is None:
-                    # libvirt lists an arch's default machine first.
-                    seen.default_machine = machine.get('canonical') or machine['name']
+            machines = [machine for machine in as_list(guest.get('machines'))
+                        if isinstance(machine, dict) and isinstance(machine.get('name'), str)]
+            if machines and seen.default_machine is None:
+                # libvirt lists an arch's default machine first.
+                seen.default_machine = machines[0].get('canonical') or machines[0]['name']
+            # The first entry of a name wins, that of an earlier <guest> of the arch too.
+            found = dict((machine['name'], (machine.get('canonical') or machine['name'], _int(machine.get('max_cpus'))))
+                         for machine in reversed(machines))
+            found.update(seen.machines)
+            seen.machines = found
     else:
         view.guests = None
     entries = facts.get('domain_capabilities')
