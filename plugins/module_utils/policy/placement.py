@@ -291,9 +291,8 @@ def _answer(vms, checked, resolved, existing, items, placed, states, member_host
             for name in item.names:
                 unplaced.append({'vm': name, 'policy': item.policy.name, 'reasons': reasons, 'codes': codes})
             continue
-        terms = placed.terms.get(id(item))
-        if terms is None:
-            dummy, terms = score(host, item, item.policy.strategy)
+        # The terms as the host was when the engine chose it.
+        dummy, terms = score(host, item, item.policy.strategy, placed.terms.get(id(item)))
         layout = placed.layout.get(id(item)) or [None] * len(item.vms)
         for vm, cells in zip(item.vms, layout):
             why = {'strategy': item.policy.strategy, 'terms': terms, 'admissible_hosts': len(item.feasible)}

@@ -37,7 +37,7 @@ from itertools import zip_longest
 from operator import add, gt, mul, truediv
 
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.policy.placement_model import (
-    EPSILON, SCORED, commit, fit_key, fits, hosts_key, score, soft_penalty, soft_terms, uncommit,
+    EPSILON, SCORED, choice, commit, fit_key, fits, hosts_key, soft_penalty, soft_terms, uncommit,
 )
 
 # The most hosts spread weighs for one item, emptiest first (most items stop far sooner).
@@ -62,9 +62,9 @@ class Placement(object):
 
     def put(self, item, host, member_hosts, terms=None, layout=None):
         """Commits ``item`` to ``host`` (on the NUMA cells of ``layout`` when the engine
-        chose them), keeping the score terms of that choice (``terms`` when an undone move
-        puts it back)."""
-        self.terms[id(item)] = terms or score(host, item, item.policy.strategy)[1]
+        chose them), keeping what the score terms of that choice read (``terms``, a
+        placement_model.choice, when an undone move puts it back)."""
+        self.terms[id(item)] = terms or choice(host, item)
         self.layout[id(item)] = commit(host, item, member_hosts, layout)
         self.host_of[id(item)] = host
 

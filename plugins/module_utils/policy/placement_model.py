@@ -126,7 +126,7 @@ class HostState(object):
         if found is None:
             capacity = self.capacity(policy)
             found = self.scored[policy.name] = tuple(
-                float(capacity[name]) if (capacity.get(name) or 0) > 0 else float('inf') for name in SCORED)
+                float(capacity[name]) if (capacity.get(name) or 0) > 0 else _NONE for name in SCORED)
         return found
 
     def limit(self, name, policies):
@@ -474,31 +474,29 @@ def soft_penalty(hosts, items):
     return penalty
 
 
-def utilizations(host, item):
-    """``{class: utilisation after placing item}`` of the scored classes the host has."""
-    capacity = host.capacity(item.policy)
-    load, demand = host.load, item.demand
-    found = {}
-    for name in SCORED:
-        limit = capacity.get(name)
-        if limit and limit > 0:
-            found[name] = (load.get(name, 0) + demand.get(name, 0)) / float(limit)
-    return found
+def choice(host, item):
+    """What the terms of ``score`` read of ``host`` for ``item``: the loads of the scored
+    classes, whether the host is in use, the soft group terms. The engines keep it when
+    they choose a host, so that the answer says what chose it."""
+    return (tuple(map(host.load.get, SCORED, _NOTHING)), host.in_use(), soft_terms(host, item) if item.joined else (0.0, {}))
 
 
-def score(host, item, strategy):
-    """``(sort key, terms)``: the lower the key the better the host for ``item``.
+def score(host, item, strategy, chosen=None):
+    """``(sort key, terms)``: the lower the key the better the host for ``item``, as it
+    is now or as ``chosen`` (a ``choice``) found it.
 
     spread: the highest utilisation over the scored classes after placing the item (as
     Kubernetes' balanced allocation and Nova's RAM weigher prefer the emptiest host).
     pack: a host already in use first, then the fullest after placing (best fit).
     Soft group rules come first in both; ties go to the host name."""
-    penalty, terms = soft_terms(host, item)
-    used = utilizations(host, item)
+    loads, in_use, (penalty, terms) = chosen or choice(host, item)
+    terms = dict(terms)
+    scored = host.scored_capacity(item.policy)
+    used = dict((name, (loads[k] + item.demand.get(name, 0)) / scored[k]) for k, name in enumerate(SCORED) if scored[k] != _NONE)
     terms['utilization'] = dict((name, round(value, 4)) for name, value in sorted(used.items()))
-    key = _key(host, strategy, penalty, max([0.0] + list(used.values())))
+    key = _key(host, strategy, penalty, max([0.0] + list(used.values())), in_use)
     if strategy == 'pack':
-        terms['host_in_use'] = host.in_use()
+        terms['host_in_use'] = in_use
     else:
         terms['highest_utilization'] = round(key[1], 4)
     return key, terms
@@ -518,6 +516,7 @@ def _highest(scored, load, demand):
 
 
 _NOTHING = (0,) * len(SCORED)
+_NONE = float('inf')  # the scored capacity of a class the host has none of
 
 
 def fit_key(host, item, member_hosts, strategy):
@@ -536,7 +535,7 @@ def fit_key(host, item, member_hosts, strategy):
     return _key(host, strategy, 0.0, _highest(host.scored_capacity(item.policy), load, item.demand))
 
 
-def _key(host, strategy, penalty, highest):
+def _key(host, strategy, penalty, highest, in_use=None):
     if strategy == 'pack':
-        return (penalty, 0 if host.in_use() else 1, 1.0 - highest, host.name)
+        return (penalty, 0 if (host.in_use() if in_use is None else in_use) else 1, 1.0 - highest, host.name)
     return (penalty, highest, host.name)
