@@ -37,7 +37,7 @@ from itertools import zip_longest
 from operator import add, gt, mul, truediv
 
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.policy.placement_model import (
-    EPSILON, SCORED, choice, commit, fit_key, fits, hosts_key, soft_penalty, soft_terms, uncommit,
+    EPSILON, SCORED, ZEROS, choice, commit, fit_key, fits, hosts_key, soft_penalty, soft_terms, uncommit,
 )
 
 # The most hosts spread weighs for one item, emptiest first (most items stop far sooner).
@@ -413,9 +413,8 @@ def _best_other(item, avoid, placement, member_hosts, budget, by_host):
 
 
 def _load(host, policy):
-    values = [host.utilization(name, policy) for name in SCORED]
-    values = [value for value in values if value is not None]
-    return max(values) if values else 0.0
+    """The host's highest utilisation over the scored classes under ``policy``."""
+    return max(map(truediv, map(host.load.get, SCORED, ZEROS), host.scored_capacity(policy)))
 
 
 def _spread(ordered, hosts, member_hosts, placement):
@@ -436,9 +435,8 @@ def _spread(ordered, hosts, member_hosts, placement):
     for item in ordered:
         if not item.feasible:
             continue
-        soft = any(item.group(name) is not None and not item.group(name).hard for name in item.group_counts)
         popped = []
-        if soft:
+        if item.soft:
             # Soft group rules can prefer any host, so every admissible one is weighed.
             candidates = [(host, fit_key(host, item, member_hosts, 'spread')) for host in item.feasible]
         else:
@@ -596,7 +594,7 @@ def _level(ordered, hosts, member_hosts, placement):
     held = {}
     for item in ordered:
         host = placement.host_of.get(id(item))
-        if host is not None and not any(not group.hard for dummy, dummy, group in item.joined):
+        if host is not None and not item.soft:
             held.setdefault(id(host), []).append(item)
     level = _Level(ordered[0].policy, [item for items in held.values() for item in items], placement)
     version, top = {}, []

@@ -29,6 +29,8 @@ STRATEGIES = ('spread', 'pack')
 BUILTIN_POLICY = 'default'
 # Classes whose use is spread out or packed; the others are only limits.
 SCORED = ('VCPU', 'MEMORY_MB', 'DISK_GB')
+ZEROS = (0,) * len(SCORED)
+_NONE = float('inf')  # the scored capacity of a class the host has none of
 # Memory encryption that takes one SEV ASID, the MEM_ENCRYPTION_CONTEXT os-resource-classes
 # counts. SEV-ES and SEV-SNP take from the ES range, which vm_validate checks per host.
 ASID_KINDS = ('sev',)
@@ -142,12 +144,6 @@ class HostState(object):
     def in_use(self):
         return bool(self.vms) or self.existing_domains > 0
 
-    def utilization(self, name, policy, extra=0):
-        capacity = self.capacity(policy).get(name)
-        if not capacity or capacity <= 0:
-            return None
-        return (self.load.get(name, 0) + extra) / float(capacity)
-
 
 class Item(object):
     """What is placed in one go: one VM, or the VMs of a hard affinity group that must
@@ -157,7 +153,7 @@ class Item(object):
     with the same feasible hosts."""
 
     __slots__ = ('vms', 'names', 'policies', 'policy', 'demand', 'numa', 'group_counts', 'feasible', 'verdicts',
-                 'unconfirmed', 'size', 'hosts_key', 'demand_order', 'joined', 'numa_free',
+                 'unconfirmed', 'size', 'hosts_key', 'demand_order', 'joined', 'soft', 'numa_free',
                  'policy_set')
 
     def __init__(self, vms, policy_of):
@@ -180,11 +176,12 @@ class Item(object):
             for group in vm.get('groups') or ():
                 self.group_counts[group] = self.group_counts.get(group, 0) + 1
         # What the rules read on every host tried, worked out once: the demand by class
-        # name, (name, count, definition) of the groups the VMs join, whether any VM
-        # needs NUMA cells.
+        # name, (name, count, definition) of the groups the VMs join, whether one of them
+        # is soft, whether any VM needs NUMA cells.
         self.demand_order = tuple(sorted(self.demand.items()))
         self.joined = tuple((name, self.group_counts[name], self.group(name)) for name in sorted(self.group_counts)
                             if self.group(name) is not None)
+        self.soft = any(not group.hard for dummy, dummy, group in self.joined)
         self.numa_free = all(nodes is None for nodes in self.numa)
         self.feasible, self.verdicts, self.unconfirmed = [], {}, {}
         self.hosts_key = None
@@ -478,7 +475,7 @@ def choice(host, item):
     """What the terms of ``score`` read of ``host`` for ``item``: the loads of the scored
     classes, whether the host is in use, the soft group terms. The engines keep it when
     they choose a host, so that the answer says what chose it."""
-    return (tuple(map(host.load.get, SCORED, _NOTHING)), host.in_use(), soft_terms(host, item) if item.joined else (0.0, {}))
+    return (tuple(map(host.load.get, SCORED, ZEROS)), host.in_use(), soft_terms(host, item) if item.joined else (0.0, {}))
 
 
 def score(host, item, strategy, chosen=None):
@@ -512,11 +509,7 @@ def score_key(host, item, strategy):
 def _highest(scored, load, demand):
     """The highest utilisation over the scored classes once ``demand`` is added
     (``scored``: HostState.scored_capacity), worked out in C."""
-    return max(map(truediv, map(add, map(load.get, SCORED, _NOTHING), map(demand.get, SCORED, _NOTHING)), scored))
-
-
-_NOTHING = (0,) * len(SCORED)
-_NONE = float('inf')  # the scored capacity of a class the host has none of
+    return max(map(truediv, map(add, map(load.get, SCORED, ZEROS), map(demand.get, SCORED, ZEROS)), scored))
 
 
 def fit_key(host, item, member_hosts, strategy):
