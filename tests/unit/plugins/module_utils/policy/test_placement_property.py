@@ -25,6 +25,7 @@ import pytest
 
 from hypothesis import HealthCheck, given, settings, strategies as st
 
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.policy import placement_heuristic, placement_model
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.policy.placement import place_vms
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.policy.vm_validate import validate_vms
 from ansible_collections.virtumancer.hostcaps.tests.unit.placement_fleet import CELL_CPUS, CELL_MEMORY_MB, hostvars, vm
@@ -273,3 +274,22 @@ def test_cp_sat_keeps_the_hard_rules_and_places_at_least_as_many(example):
     heuristic = place_vms(*arguments(hosts, vms, strategy, max_per_host))
     if exact['engine']['status'] == 'optimal':
         assert exact['summary']['placed'] >= heuristic['summary']['placed']
+
+
+@PLACEMENT
+@given(fleets())
+def test_fit_key_answers_as_fits_then_score_key_on_every_host_tried(example):
+    """fit_key's one pass for the common item says what fits and score_key say, on every
+    host and state the heuristic asks it about."""
+    def both(host, item, member_hosts, strategy):
+        found = placement_model.fit_key(host, item, member_hosts, strategy)
+        expected = None if placement_model.fits(host, item, member_hosts) is not None else placement_model.score_key(host, item, strategy)
+        assert found == expected, (host.name, item.names, strategy)
+        return found
+
+    hosts, vms, strategy, max_per_host = example
+    placement_heuristic.fit_key = both
+    try:
+        place_vms(*arguments(hosts, vms, strategy, max_per_host))
+    finally:
+        placement_heuristic.fit_key = placement_model.fit_key
