@@ -170,8 +170,13 @@ def _items(movable, outcomes, states, policies):
     names = sorted(by_name)
     shared, hosts_keys = {}, {}
     items = []
+    alike = {}  # _alike of a VM alone -> the first item of such a VM
+    policy_of = _policy_of(policies)
     for vms in _bundles(movable, policies):
-        item = Item(vms, _policy_of(policies))
+        same = _alike(vms[0]) if len(vms) == 1 else None
+        item = Item(vms, policy_of, alike.get(same))
+        if same is not None:
+            alike.setdefault(same, item)
         allows = [policies[vm['placement_policy'] or BUILTIN_POLICY].allow_unconfirmed for vm in vms]
         key = (tuple(id(outcomes[vm['name']]) for vm in vms), tuple(allows))
         if key not in shared:
@@ -199,6 +204,15 @@ def _items(movable, outcomes, states, policies):
 AMOUNTS = ('vcpus', 'memory_mb', 'disk_gb')
 
 
+def _alike(vm):
+    """Equal for VMs that ask the same of the hosts because all their values but the name
+    are the very same objects: VMs that vm_spec resolved once (its memo). The VMs stay
+    alive during the batch, so an id is never reused meanwhile."""
+    keys, ids = tuple(vm), list(map(id, vm.values()))
+    ids[keys.index('name')] = 0
+    return (keys, tuple(ids))
+
+
 def _verdicts(vms, states):
     """VM name -> ``[(host name, outcome)]`` of the hosts whose per-host verdict is not a pass,
     in host order; VMs that ask the same of the hosts share the list.
@@ -212,11 +226,7 @@ def _verdicts(vms, states):
     sizes then costs one check per shape and host, not one per size and host."""
     shapes, known = {}, {}
     for vm in vms:
-        # VMs that vm_spec resolved once hold the very same values (its memo); their shape
-        # is worked out once. The VMs stay alive meanwhile, so an id is never reused here.
-        keys, ids = tuple(vm), list(map(id, vm.values()))
-        ids[keys.index('name')] = 0
-        same = (keys, tuple(ids))
+        same = _alike(vm)
         found = known.get(same)
         if found is None:
             found = known[same] = _shape(vm)

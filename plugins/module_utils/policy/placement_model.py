@@ -156,9 +156,18 @@ class Item(object):
                  'unconfirmed', 'size', 'hosts_key', 'demand_order', 'joined', 'soft', 'numa_free',
                  'policy_set')
 
-    def __init__(self, vms, policy_of):
+    def __init__(self, vms, policy_of, like=None):
         self.vms = vms
         self.names = [vm['name'] for vm in vms]
+        self.feasible, self.verdicts, self.unconfirmed = [], {}, {}
+        self.hosts_key = None
+        self.size = None
+        if like is not None:
+            # An item whose VMs ask exactly what those of ``like`` ask, names aside: the
+            # same demand, groups and policies, shared (the engines only read them).
+            for slot in _ALIKE:
+                setattr(self, slot, getattr(like, slot))
+            return
         self.policies = []
         for vm in vms:
             policy = policy_of(vm)
@@ -183,9 +192,6 @@ class Item(object):
                             if self.group(name) is not None)
         self.soft = any(not group.hard for dummy, dummy, group in self.joined)
         self.numa_free = all(nodes is None for nodes in self.numa)
-        self.feasible, self.verdicts, self.unconfirmed = [], {}, {}
-        self.hosts_key = None
-        self.size = None
 
     def group(self, name):
         """The definition of group ``name`` in the item's policies (the first that has it)."""
@@ -193,6 +199,9 @@ class Item(object):
             if name in policy.groups:
                 return policy.groups[name]
         return None
+
+
+_ALIKE = ('policies', 'policy', 'policy_set', 'demand', 'numa', 'group_counts', 'demand_order', 'joined', 'soft', 'numa_free')
 
 
 def hosts_key(item):
