@@ -16,8 +16,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from operator import methodcaller
-
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.plain import MAX_INT, format_path, type_name
 
 # Leaf types: the type names of the messages (as YAML says them) -> the check.
@@ -240,22 +238,18 @@ def _fits(shape):
         if not isinstance(value, dict):
             return False
         get = value.get
-        # The types of the leaves are collected in C; a subclass (a tagged value of
-        # ansible-core 2.19) takes the slower check of each leaf.
-        if not set(map(type, map(get, strings))) <= _NAME_TYPES:
-            for item in map(get, strings):
-                if item is not None and not isinstance(item, str):
-                    return False
-        if not set(map(type, map(get, booleans))) <= _FLAG_TYPES:
-            return False
-        if set(map(type, map(get, integers))) <= _INT_TYPES:
-            whole = list(filter(None, map(get, integers)))
-            if whole and (max(whole) > MAX_INT or min(whole) < -MAX_INT):
+        for key in strings:
+            item = get(key)
+            if item is not None and not isinstance(item, str):
                 return False
-        else:
-            for item in map(get, integers):
-                if item is not None and not _is_int(item):
-                    return False
+        for key in booleans:
+            item = get(key)
+            if item is not None and not isinstance(item, bool):
+                return False
+        for key in integers:
+            item = get(key)
+            if item is not None and not _is_int(item):
+                return False
         for key, leaf in others:
             item = get(key)
             if item is not None and not leaf(item):
@@ -289,37 +283,10 @@ def _fits_list(shape):
             if not item_fits(item):
                 return False
         return True
-    if not isinstance(shape.item, dict) or not all(isinstance(kind, str) and kind in _COLUMN_TYPES for dummy, kind in _keys(shape.item)):
-        return list_fits
-    # A list of flat mappings (a guest's machines: hundreds per host) is checked a key at a
-    # time over all its items, in C; anything unusual takes the walk of each item.
-    columns = tuple((methodcaller('get', key), _COLUMN_TYPES[kind]) for key, kind in _keys(shape.item) if kind != ANY)
-    integers = tuple(methodcaller('get', key) for key, kind in _keys(shape.item) if kind == INT)
-
-    def rows_fit(value):
-        if value is None:
-            return True
-        if not isinstance(value, list):
-            return False
-        if not set(map(type, value)) <= _ROW_TYPES:
-            return list_fits(value)
-        rows = list(filter(None, value))
-        for get, types in columns:
-            if not set(map(type, map(get, rows))) <= types:
-                return list_fits(value)
-        for get in integers:
-            whole = list(filter(None, map(get, rows)))
-            if whole and (max(whole) > MAX_INT or min(whole) < -MAX_INT):
-                return False
-        return True
-    return rows_fit
+    return list_fits
 
 
 _NAME_TYPES = frozenset((str, type(None)))
-_FLAG_TYPES = frozenset((bool, type(None)))
-_INT_TYPES = frozenset((int, type(None)))
-_ROW_TYPES = frozenset((dict, type(None)))
-_COLUMN_TYPES = {STRING: _NAME_TYPES, BOOL: _FLAG_TYPES, INT: _INT_TYPES, ANY: None}
 
 
 class MalformedFacts(ValueError):

@@ -34,10 +34,10 @@ import bisect
 import heapq
 import random
 from itertools import zip_longest
-from operator import add, gt, mul, truediv
+from operator import gt, mul
 
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.policy.placement_model import (
-    EPSILON, SCORED, ZEROS, choice, commit, fit_key, fits, hosts_key, soft_penalty, soft_terms, uncommit,
+    EPSILON, SCORED, choice, commit, fit_key, fits, hosts_key, soft_penalty, soft_terms, uncommit,
 )
 
 # The most hosts spread weighs for one item, emptiest first (most items stop far sooner).
@@ -414,7 +414,12 @@ def _best_other(item, avoid, placement, member_hosts, budget, by_host):
 
 def _load(host, policy):
     """The host's highest utilisation over the scored classes under ``policy``."""
-    return max(map(truediv, map(host.load.get, SCORED, ZEROS), host.scored_capacity(policy)))
+    load, highest = host.load, 0.0
+    for name, capacity in zip(SCORED, host.scored_capacity(policy)):
+        value = load.get(name, 0) / capacity
+        if value > highest:
+            highest = value
+    return highest
 
 
 def _spread(ordered, hosts, member_hosts, placement):
@@ -480,6 +485,7 @@ class _Level(object):
         self.policy = policy
         self.placement = placement
         self.amounts = dict((id(item), tuple(item.demand.get(name, 0) for name in SCORED)) for item in items)
+        self.largest_first = dict((item, (-item.size, item.names[0])) for item in items)
         self.caps = {}
         self.admitted = {}
         for item in items:
@@ -529,21 +535,27 @@ class _Level(object):
             for k, amount in enumerate(self.amounts[id(item)]):
                 have[k] -= amount
         plan = []
-        for item in sorted(items, key=lambda item: (-item.size, item.names[0])):
+        for item in sorted(items, key=self.largest_first.__getitem__):
             amounts, allowed = self.amounts[id(item)], self.admitted[hosts_key(item)]
             best, best_value = None, limit
             for side in sides:
                 if id(side[0]) in allowed:
-                    value = max(map(truediv, map(add, side[2], amounts), side[1]))
+                    value = 0.0
+                    for have, amount, capacity in zip(side[2], amounts, side[1]):
+                        if (have + amount) / capacity > value:
+                            value = (have + amount) / capacity
                     if value < best_value:
                         best, best_value = side, value
             if best is None:
                 return None
-            best[2][:] = map(add, best[2], amounts)
+            have = best[2]
+            for k, amount in enumerate(amounts):
+                have[k] += amount
             plan.append((item, best[0]))
         for host, scored, have in sides:
-            if max(map(truediv, have, scored)) >= limit:
-                return None
+            for amount, capacity in zip(have, scored):
+                if amount / capacity >= limit:
+                    return None
         return plan
 
     def swap(self, mine, theirs, first, second, limit, worst):

@@ -20,8 +20,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from operator import add, truediv
-
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.policy.vm_hosts import HUGEPAGE_SIZES_KB, effective_inventory
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.policy.vm_spec import GROUP_KINDS
 
@@ -29,7 +27,6 @@ STRATEGIES = ('spread', 'pack')
 BUILTIN_POLICY = 'default'
 # Classes whose use is spread out or packed; the others are only limits.
 SCORED = ('VCPU', 'MEMORY_MB', 'DISK_GB')
-ZEROS = (0,) * len(SCORED)
 _NONE = float('inf')  # the scored capacity of a class the host has none of
 # Memory encryption that takes one SEV ASID, the MEM_ENCRYPTION_CONTEXT os-resource-classes
 # counts. SEV-ES and SEV-SNP take from the ES range, which vm_validate checks per host.
@@ -484,7 +481,8 @@ def choice(host, item):
     """What the terms of ``score`` read of ``host`` for ``item``: the loads of the scored
     classes, whether the host is in use, the soft group terms. The engines keep it when
     they choose a host, so that the answer says what chose it."""
-    return (tuple(map(host.load.get, SCORED, ZEROS)), host.in_use(), soft_terms(host, item) if item.joined else (0.0, {}))
+    load = host.load
+    return (tuple([load.get(name, 0) for name in SCORED]), host.in_use(), soft_terms(host, item) if item.joined else (0.0, {}))
 
 
 def score(host, item, strategy, chosen=None):
@@ -517,8 +515,13 @@ def score_key(host, item, strategy):
 
 def _highest(scored, load, demand):
     """The highest utilisation over the scored classes once ``demand`` is added
-    (``scored``: HostState.scored_capacity), worked out in C."""
-    return max(map(truediv, map(add, map(load.get, SCORED, ZEROS), map(demand.get, SCORED, ZEROS)), scored))
+    (``scored``: HostState.scored_capacity)."""
+    highest = 0.0
+    for name, capacity in zip(SCORED, scored):
+        value = (load.get(name, 0) + demand.get(name, 0)) / capacity
+        if value > highest:
+            highest = value
+    return highest
 
 
 def fit_key(host, item, member_hosts, strategy):
