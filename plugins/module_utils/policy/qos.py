@@ -20,6 +20,31 @@ __metaclass__ = type
 
 KIB_PER_MB = 1024
 
+# libvirt's ranges, formatdomain.html#cpu-tuning: <shares> [2, 262144]; <period> [1000,
+# 1000000] microseconds; <quota> [1000, 17592186044415] microseconds, or negative for no
+# limit (the schema, domaincommon.rng, takes -1 only).
+CPU_SHARES_RANGE = (2, 262144)
+CPU_PERIOD_RANGE = (1000, 1000000)
+CPU_QUOTA_RANGE = (1000, 17592186044415)
+CPU_QUOTA_UNLIMITED = -1
+# formatdomain.html#memory-tuning: every *_limit is 0 .. VIR_DOMAIN_MEMORY_PARAM_UNLIMITED
+# (2**53 - 1 KiB), which itself means "no limit"; in whole MiB, below it.
+MEMORY_LIMIT_MAX_KIB = 9007199254740991
+MEMORY_LIMIT_MAX_MB = (MEMORY_LIMIT_MAX_KIB - 1) // KIB_PER_MB
+# formatdomain.html#block-i-o-tuning: <weight> [100, 1000], or [10, 1000] since Linux
+# 2.6.39 (cgroup v1 blkio.weight before it refused 10..99; libvirt's schema still says
+# 100..1000, so a domain XML below 100 fails virt-xml-validate).
+BLKIO_WEIGHT_RANGE = (10, 1000)
+BLKIO_WEIGHT_SCHEMA_MIN = 100
+# formatdomain.html#hard-drives-floppy-disks-cdroms (<iotune>): 0 or no element is no
+# limit. QEMU caps every rate and burst at 1e15 (THROTTLE_VALUE_MAX), and a burst rate
+# times its length too; libvirt refuses larger values before asking QEMU.
+IOTUNE_MAX = 10 ** 15
+# formatdomain.html#quality-of-service (<bandwidth>): average, peak and floor in KB/s,
+# burst in KB, each 1 .. 2**32 - 1 (an unsignedInt in networkcommon.rng, and the UINT
+# typed parameters of virDomainSetInterfaceParameters).
+BANDWIDTH_RANGE = (1, 4294967295)
+
 # <cputune> element -> the QEMU driver's scheduler parameter
 # (VIR_DOMAIN_SCHEDULER_CPU_SHARES, _VCPU_PERIOD, _VCPU_QUOTA). <cputune>'s period and
 # quota are the vCPU threads' ones; emulator_*, global_* and iothread_* are not set by
@@ -89,7 +114,9 @@ def qos_tuning(policy):
     if policy.get('blkio_weight') is not None:
         tuning['blkiotune'] = {BLKIO_WEIGHT: policy['blkio_weight']}
     disk = policy.get('disk')
-    iotune = dict((key, disk[key]) for key in IOTUNE_FIELDS if _set(disk, key))
+    # An <iotune> value of 0 is no limit, as is no element: libvirt never writes a zero
+    # back, and its schema refuses total_* beside read_*/write_* whatever their values.
+    iotune = dict((key, disk[key]) for key in IOTUNE_FIELDS if _set(disk, key) and disk[key] != 0)
     if iotune:
         tuning['iotune'] = iotune
     network = policy.get('network')
