@@ -180,6 +180,10 @@ def tuning_parameters(tuning):
 
 # -- bandwidth against the VM's interfaces and the host's networks ------------------
 
+# Interface types whose traffic libvirt can shape (virNetDevSupportsBandwidth): those
+# with a host-side device, a tap or macvtap, that tc acts on.
+BANDWIDTH_INTERFACE_TYPES = ('network', 'bridge', 'direct', 'ethernet')
+
 # Forward modes of a libvirt network on which an interface may have an inbound floor:
 # libvirt's virNetDevSupportBandwidthFloor (route, nat, open, and none, which the host
 # facts call 'isolated'). formatdomain.html#quality-of-service: floor works only through
@@ -215,6 +219,8 @@ def interface_bandwidth_problems(policy, interfaces, networks, policy_name=None)
     - bandwidth on a hostdev interface is an error (``bandwidth_on_hostdev``): a VF
       passed through bypasses the host's tap device, where libvirt shapes the traffic.
       A ``type: network`` interface on a network of forward mode ``hostdev`` is one too.
+    - bandwidth on any other type than network, bridge, direct or ethernet (user,
+      vhostuser, ...) is an error too (``bandwidth_unsupported_type``).
     - ``inbound.floor`` needs a ``type: network`` interface (``floor_needs_network``)
       on a network whose forward mode is route, nat, open or none
       (``floor_forward_mode``); a network the host does not have, or an unknown
@@ -245,6 +251,11 @@ def interface_bandwidth_problems(policy, interfaces, networks, policy_name=None)
                 'traffic and refuses <bandwidth> on it; give it no bandwidth (leave it out of the interfaces '
                 '%s applies to), or use a virtio interface on a libvirt network' % (label, via, what))))
             continue
+        if kind is not None and kind not in BANDWIDTH_INTERFACE_TYPES:
+            problems.append(_problem(label, 'bandwidth_unsupported_type', (
+                'interface %s is of type %r: libvirt shapes the traffic of %s interfaces only, through their host-side '
+                'device; leave it out of the interfaces %s applies to' % (label, kind, ', '.join(BANDWIDTH_INTERFACE_TYPES), what))))
+            continue
         if floor is None:
             continue
         if kind != 'network':
@@ -263,3 +274,138 @@ def interface_bandwidth_problems(policy, interfaces, networks, policy_name=None)
                 'open or none, but network %r has forward mode %r; use such a network, or remove the floor'
                 % (label, what, floor, network, mode))))
     return problems
+
+
+# -- live tuning: what vm_qos reads, compares and writes (pure, no libvirt) ----------
+
+# Where a value lives: 'live' (the running domain, VIR_DOMAIN_AFFECT_LIVE) and
+# 'config' (its persistent definition, VIR_DOMAIN_AFFECT_CONFIG).
+SCOPES = ('live', 'config')
+# Sections set once per domain, and sections set per device (disk target, interface MAC).
+DOMAIN_SECTIONS = ('cputune', 'memtune', 'blkiotune')
+DEVICE_SECTIONS = ('iotune', 'bandwidth')
+
+
+def _bandwidth_keys():
+    return tuple('%s.%s' % (direction, key) for direction in BANDWIDTH_DIRECTIONS for key in BANDWIDTH_FIELDS[direction])
+
+
+# Per section, its keys (qos_tuning's names; bandwidth flattened to 'inbound.average')
+# and the typed parameter libvirt's getter and setter call each.
+TYPED_NAMES = {
+    'cputune': dict(CPUTUNE_PARAMETERS),
+    'memtune': dict((element, element) for dummy, element in MEMTUNE_FIELDS),
+    'blkiotune': {BLKIO_WEIGHT: BLKIO_WEIGHT},
+    'iotune': dict((key, key) for key in IOTUNE_FIELDS),
+    'bandwidth': dict((key, key) for key in _bandwidth_keys()),
+}
+
+
+def desired_settings(tuning):
+    """What vm_qos makes true for ``qos_tuning``'s result, per section, as
+    ``{section: {key: value}}`` with bandwidth keys flattened (``inbound.average``).
+
+    libvirt's APIs decide how much of a section one policy owns:
+    - cputune, memtune, blkiotune: only the keys the policy sets; the others keep their
+      values.
+    - iotune: the whole <iotune> of each disk. virDomainSetBlockIoTune resets the other
+      members of a group it is given one of (read_bytes_sec clears total_bytes_sec), so
+      a partial setting would depend on what was there; a key the policy leaves out is 0,
+      no limit. group_name only when the policy sets one: without it QEMU names the
+      group after the device.
+    - bandwidth: each direction the policy sets, whole (virDomainSetInterfaceParameters
+      replaces a direction it is given any value of); a key left out is 0, none. A
+      direction the policy does not set keeps its values.
+    """
+    desired = {}
+    for section in DOMAIN_SECTIONS:
+        if tuning.get(section):
+            desired[section] = dict(tuning[section])
+    iotune = tuning.get('iotune')
+    if iotune:
+        desired['iotune'] = dict((key, iotune.get(key, 0)) for key in IOTUNE_NUMBERS)
+        if iotune.get(IOTUNE_GROUP_NAME):
+            desired['iotune'][IOTUNE_GROUP_NAME] = iotune[IOTUNE_GROUP_NAME]
+    bandwidth = tuning.get('bandwidth') or {}
+    flat = {}
+    for direction in BANDWIDTH_DIRECTIONS:
+        if bandwidth.get(direction):
+            for key in BANDWIDTH_FIELDS[direction]:
+                flat['%s.%s' % (direction, key)] = bandwidth[direction].get(key, 0)
+    if flat:
+        desired['bandwidth'] = flat
+    return desired
+
+
+def settings_from_parameters(section, parameters):
+    """A libvirt getter's typed parameters as ``section``'s keys, leaving out what a QoS
+    policy does not set (emulator_period, device_weight, ...)."""
+    parameters = parameters or {}
+    return dict((key, parameters[name]) for key, name in TYPED_NAMES[section].items() if name in parameters)
+
+
+def plan_changes(desired, targets):
+    """The changes that make ``targets`` hold ``desired`` (``desired_settings``).
+
+    ``targets``: what is there now, each ``{scope, section, device, current}`` with
+    ``current`` the section's keys as ``settings_from_parameters`` gives them; device is
+    None for a domain-wide section, a disk target or an interface MAC otherwise.
+    Returns ``[{scope, section, device, before, after}]`` in the order of ``targets``,
+    only those where a value differs, ``before`` and ``after`` holding only the
+    differing keys; an empty list when nothing is to change.
+    """
+    changes = []
+    for target in targets:
+        wanted = desired.get(target['section']) or {}
+        current = target.get('current') or {}
+        differing = sorted(key for key, value in wanted.items() if current.get(key) != value)
+        if differing:
+            changes.append({
+                'scope': target['scope'], 'section': target['section'], 'device': target.get('device'),
+                'before': dict((key, current.get(key)) for key in differing),
+                'after': dict((key, wanted[key]) for key in differing),
+            })
+    return changes
+
+
+def change_parameters(change, desired):
+    """The typed parameters of the one setter call that makes ``change`` true.
+
+    Domain-wide sections send the differing keys only. iotune sends the disk's whole
+    desired <iotune>, and bandwidth every key of each direction that differs, because
+    libvirt resets the rest of a group or direction it is given part of.
+    """
+    section = change['section']
+    names = TYPED_NAMES[section]
+    if section == 'iotune':
+        keys = desired['iotune']
+    elif section == 'bandwidth':
+        directions = set(key.split('.', 1)[0] for key in change['after'])
+        keys = [key for key in desired['bandwidth'] if key.split('.', 1)[0] in directions]
+    else:
+        keys = change['after']
+    return dict((names[key], desired[section][key]) for key in keys)
+
+
+def describe_change(change):
+    """One change in libvirt's XML names, for messages:
+    ``iotune of disk vda (config): total_iops_sec 0 -> 1000``."""
+    where = change['section']
+    if change['device'] is not None:
+        where += ' of %s %s' % ('disk' if change['section'] == 'iotune' else 'interface', change['device'])
+    values = ', '.join('%s %s -> %s' % (key, change['before'][key], change['after'][key]) for key in sorted(change['after']))
+    return '%s (%s): %s' % (where, change['scope'], values)
+
+
+def diff_of_changes(changes):
+    """Ansible's ``diff`` of the changes: ``{before, after}``, each
+    ``{scope: {section: values}}`` for a domain-wide section and
+    ``{scope: {section: {device: values}}}`` for a per-device one."""
+    diff = {'before': {}, 'after': {}}
+    for change in changes:
+        for side in ('before', 'after'):
+            place = diff[side].setdefault(change['scope'], {}).setdefault(change['section'], {})
+            if change['device'] is not None:
+                place = place.setdefault(change['device'], {})
+            place.update(change[side])
+    return diff

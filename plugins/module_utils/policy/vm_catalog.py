@@ -585,13 +585,16 @@ def catalog_problems(catalog):
     return problems
 
 
-def qos_policy_problems(policy, field='policy'):
+def qos_policy_problems(policy, field='policy', require_name=True):
     """The problems of one QoS policy given on its own, such as vm_qos's ``policy``
     option, as ``catalog_problems`` words them, with ``field`` in place of
-    ``qos_policies[<index>]``."""
+    ``qos_policies[<index>]``. Without ``require_name``, a policy may have no name (one
+    written inline rather than taken from the catalog)."""
     name = policy.get('name') if isinstance(policy, dict) else None
     problems = _Problems('qos_policies', name if isinstance(name, str) else None)
     _qos_policy(problems, field, policy)
+    if not require_name:
+        return [problem for problem in problems.items if (problem['code'], problem['field']) != ('missing_key', field + '.name')]
     return problems.items
 
 
