@@ -264,7 +264,7 @@ class Domain(object):
         try:
             return function(*args)
         except libvirt.libvirtError as exc:
-            raise QosError("vm_qos: domain %r: libvirt cannot %s: %s" % (self.name, what, libvirt_conn.libvirt_message(exc)))
+            raise QosError("vm_qos: domain %r: libvirt cannot %s: %s" % (self.name, what, libvirt_conn.libvirt_message(exc).rstrip('.')))
 
     def disks(self, names):
         """Per scope, the disk targets the policy's iotune applies to."""
@@ -355,7 +355,8 @@ def _apply(domain, changes, desired):
             if change['scope'] == 'live':
                 refused_live.add(key)
             values = ', '.join('%s=%s' % (name, change['after'][name]) for name in sorted(change['after']))
-            refused.append('libvirt refused %s %s (%s): %s' % (_where(*key), values, change['scope'], libvirt_conn.libvirt_message(exc)))
+            refused.append('libvirt refused %s %s (%s): %s' % (_where(*key), values, change['scope'],
+                                                                  libvirt_conn.libvirt_message(exc).rstrip('.')))
             continue
         applied.append(change)
     return applied, refused, writes
@@ -370,7 +371,7 @@ def run(module, conn):
         dom = conn.lookupByName(name)
     except libvirt.libvirtError as exc:
         raise QosError('vm_qos: no domain %r at %s: %s. Define it first; virsh list --all shows the defined ones'
-                       % (name, libvirt_conn.safe_uri(params['uri']), libvirt_conn.libvirt_message(exc)))
+                       % (name, libvirt_conn.safe_uri(params['uri']), libvirt_conn.libvirt_message(exc).rstrip('.')))
     domain = Domain(conn, dom, name)
     disks = domain.disks(params['disks']) if 'iotune' in desired else {}
     interfaces = domain.interfaces(params['interfaces']) if 'bandwidth' in desired else []
