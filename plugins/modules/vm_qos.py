@@ -327,7 +327,10 @@ def _targets(domain, desired, disks, interfaces):
             if section == 'iotune':
                 devices = disks[scope]
             elif section == 'bandwidth':
-                devices = [interface['mac'] for interface in interfaces]
+                # An interface hot-plugged live only, or added to the definition only, is
+                # tuned where it is.
+                present = set(item['mac'] for item in domain.devices[scope]['interfaces'])
+                devices = [interface['mac'] for interface in interfaces if interface['mac'] in present]
             else:
                 devices = [None]
             for device in devices:
@@ -355,8 +358,8 @@ def _apply(domain, changes, desired):
             if change['scope'] == 'live':
                 refused_live.add(key)
             values = ', '.join('%s=%s' % (name, change['after'][name]) for name in sorted(change['after']))
-            refused.append('libvirt refused %s %s (%s): %s' % (_where(*key), values, change['scope'],
-                                                                  libvirt_conn.libvirt_message(exc).rstrip('.')))
+            reason = libvirt_conn.libvirt_message(exc).rstrip('.')
+            refused.append('libvirt refused %s %s (%s): %s' % (_where(*key), values, change['scope'], reason))
             continue
         applied.append(change)
     return applied, refused, writes

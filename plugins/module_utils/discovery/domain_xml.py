@@ -65,7 +65,6 @@ def parse_assigned_pci(xml_text, what=DOMAIN_XML):
     return assigned
 
 
-
 def parse_tunable_devices(xml_text, what=DOMAIN_XML):
     """The disks and interfaces of a domain that per-device QoS can name.
 

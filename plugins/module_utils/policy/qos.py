@@ -11,7 +11,10 @@ The catalog keeps its own names (``memory.hard_limit_mb``, ``blkio_weight``,
 first to the other two, so a policy means the same in a defined VM as on a running one.
 
 ``qos_tuning`` gives the domain XML's names; ``tuning_parameters`` gives, per libvirt
-API, the typed parameters of the same values.
+API, the typed parameters of the same values. ``desired_settings``, ``plan_changes`` and
+``change_parameters`` are vm_qos's plan, pure so it is tested without libvirt.
+``interface_bandwidth_problems`` checks a policy's bandwidth against a VM's interfaces
+and the host's networks, which the catalog does not know.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -32,8 +35,8 @@ CPU_QUOTA_UNLIMITED = -1
 MEMORY_LIMIT_MAX_KIB = 9007199254740991
 MEMORY_LIMIT_MAX_MB = (MEMORY_LIMIT_MAX_KIB - 1) // KIB_PER_MB
 # formatdomain.html#block-i-o-tuning: <weight> [100, 1000], or [10, 1000] since Linux
-# 2.6.39 (cgroup v1 blkio.weight before it refused 10..99; libvirt's schema still says
-# 100..1000, so a domain XML below 100 fails virt-xml-validate).
+# 2.6.39 (older kernels refuse 10..99; libvirt's schema still says 100..1000, so a domain
+# XML below 100 fails virt-xml-validate).
 BLKIO_WEIGHT_RANGE = (10, 1000)
 BLKIO_WEIGHT_SCHEMA_MIN = 100
 # formatdomain.html#hard-drives-floppy-disks-cdroms (<iotune>): 0 or no element is no
@@ -61,9 +64,9 @@ BLKIO_WEIGHT = 'weight'
 # The six base rates of <iotune>; each has a _max burst rate and a _max_length (seconds).
 IOTUNE_RATES = ('total_bytes_sec', 'read_bytes_sec', 'write_bytes_sec',
                 'total_iops_sec', 'read_iops_sec', 'write_iops_sec')
-# Every numeric <iotune> element, in the order of formatdomain; the catalog's disk keys
-# and the typed parameters of virDomainSetBlockIoTune (VIR_DOMAIN_BLOCK_IOTUNE_*) have
-# these same names.
+# Every numeric <iotune> element: the rates, their bursts, the bursts' lengths and
+# size_iops_sec. The catalog's disk keys and the typed parameters of
+# virDomainSetBlockIoTune (VIR_DOMAIN_BLOCK_IOTUNE_*) have these same names.
 IOTUNE_NUMBERS = (IOTUNE_RATES + tuple(rate + '_max' for rate in IOTUNE_RATES)
                   + tuple(rate + '_max_length' for rate in IOTUNE_RATES) + ('size_iops_sec',))
 IOTUNE_GROUP_NAME = 'group_name'
