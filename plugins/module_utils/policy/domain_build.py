@@ -107,6 +107,8 @@ def plan(vm, host, catalog=None, placement=None, host_name=None):
         raise BuildError("vm %s: placement: vm_place put it on host %s, but host= holds the facts of %s; pass "
                          "hostvars[placement host]" % (short_repr(raw_name), short_repr(entry['host']), short_repr(name)))
     checked = check_input([vm], catalog, {name: host})
+    if checked.index is None:
+        raise BuildError('; '.join(p['message'] for p in checked.problems if p['field'] == 'hosts.%s' % name))
     errors = [p for p in checked.problems if p['severity'] == 'error']
     if errors:
         label = raw_name if isinstance(raw_name, str) and NAME_RE.match(raw_name) else None
@@ -296,6 +298,9 @@ def _plan_devices(found, facts, sriov, entry):
     if given is not None:
         found.vfs, found.pci = list(given.get('vfs') or ()), list(given.get('pci') or ())
         source = 'the placement gives'
+    elif sriov is None and (vfs_wanted(vm) or vm['pci_devices']):
+        raise _fail(found, 'sriov_vfs' if vfs_wanted(vm) else 'pci_devices', 'has no sriov facts to choose its devices from; gather '
+                    'them with virtumancer.hostcaps.sriov_facts')
     else:
         chosen = take_devices(HostDevices(facts, sriov, owner=vm['name']), vm)
         found.vfs, found.pci = chosen['vfs'], chosen['pci']
