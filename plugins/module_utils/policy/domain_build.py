@@ -72,6 +72,8 @@ UUID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, 'https://galaxy.ansible.com/ui/r
 # The outcomes of vm_hosts that leave a value of the XML unknown: the other unknowns
 # (free hugepages, pool room, network state) do not change what is written.
 NEEDED_FROM_FACTS = ('efi_unavailable', 'secure_boot_unavailable', 'tpm_unsupported', 'memory_encryption_unsupported')
+# How messages name a host given as bare facts, without a name anywhere (host_name= names it).
+UNNAMED = 'unnamed'
 # Shown of a VM's own problems in one error.
 PROBLEMS_SHOWN = 5
 
@@ -152,9 +154,9 @@ def _host_name(host, entry):
     try:
         facts = unwrap_host_facts(host)[0]
     except ValueError:
-        return 'host'
+        return UNNAMED
     hostname = dig(facts, 'host_info', 'hostname')
-    return hostname if isinstance(hostname, str) and hostname else 'host'
+    return hostname if isinstance(hostname, str) and hostname else UNNAMED
 
 
 def _placement_entry(placement, name):
