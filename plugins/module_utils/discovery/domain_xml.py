@@ -63,3 +63,44 @@ def parse_assigned_pci(xml_text, what=DOMAIN_XML):
                 vlan=attr_int(tag, 'id') if tag is not None else None,
             ))
     return assigned
+
+
+
+def parse_tunable_devices(xml_text, what=DOMAIN_XML):
+    """The disks and interfaces of a domain that per-device QoS can name.
+
+    ``disks``: ``[{target, device, bus, has_source}]``, the ``<disk>`` elements with a
+    target, in document order (``device`` is disk, cdrom, floppy or lun; an empty
+    CD-ROM drive has no source).
+    ``interfaces``: ``[{mac, target, type, network}]``, in document order; ``target`` is
+    the host-side device (vnet0) of a running domain, None in a persistent definition;
+    ``network`` the libvirt network of a ``type='network'`` interface. The MAC names an
+    interface in both the live domain and its persistent definition; libvirt's
+    interface APIs take it for either.
+    """
+    root = parse_xml(xml_text, 'domain', what)
+    disks = []
+    for disk in root.findall('devices/disk'):
+        target = disk.find('target')
+        if target is None or not target.get('dev'):
+            continue
+        source = disk.find('source')
+        disks.append({
+            'target': target.get('dev'),
+            'device': disk.get('device', 'disk'),
+            'bus': target.get('bus'),
+            'has_source': source is not None and bool(source.attrib),
+        })
+    interfaces = []
+    for interface in root.findall('devices/interface'):
+        mac = interface.find('mac')
+        target = interface.find('target')
+        source = interface.find('source')
+        kind = interface.get('type')
+        interfaces.append({
+            'mac': mac.get('address').lower() if mac is not None and mac.get('address') else None,
+            'target': target.get('dev') if target is not None else None,
+            'type': kind,
+            'network': source.get('network') if kind == 'network' and source is not None else None,
+        })
+    return {'disks': disks, 'interfaces': interfaces}

@@ -9,9 +9,11 @@ The catalog is plain inventory variables, a mapping with the optional lists
 all problems at once rather than the first one, so a role can show them together;
 ``index_catalog`` hands the decision engines the entries that have no error.
 
-QoS and placement policies are checked only for their keys, types and plainly invalid
-values (a negative amount, an unknown strategy); their ranges against libvirt come
-with the QoS and placement work.
+QoS policies are checked against libvirt's own ranges (the limits are in
+``policy/qos.py``, which maps a policy to libvirt's names); what depends on the VM's
+interfaces and the host's networks is checked by ``qos.interface_bandwidth_problems``
+where both are known. Placement policies are checked for their keys, types and plainly
+invalid values (a negative amount, an unknown strategy).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -25,6 +27,7 @@ import re
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.os_traits_names import OS_TRAITS
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.traits import CUSTOM_TRAIT_RE, HAS_JMESPATH, QueryError, compile_query
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.plain import describe, short_repr
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.policy import qos as qos_limits
 
 SECTIONS = ('resource_classes', 'hardware_traits', 'qos_policies', 'placement_policies')
 SECTION_LABELS = {
@@ -132,11 +135,6 @@ def _whole(minimum, example):
     return check
 
 
-def _whole_fields(keys, example):
-    """Whole numbers >= 0 under each of ``keys``."""
-    return dict((key, _whole(0, '%s: %s' % (key, example))) for key in keys)
-
-
 def _number(minimum, inclusive, example):
     """An int or float, finite, >= minimum (> minimum unless inclusive)."""
     bound = '%s %s' % ('>=' if inclusive else '>', minimum)
@@ -147,6 +145,23 @@ def _number(minimum, inclusive, example):
                          % (bound, describe(value), example))
         elif (isinstance(value, float) and math.isinf(value)) or not (value >= minimum if inclusive else value > minimum):
             problems.add(field, 'out_of_range', 'must be a finite number %s, got %s; e.g. %s' % (bound, short_repr(value), example))
+    return check
+
+
+def _whole_in(low, high, example, element, unlimited=None):
+    """An int in low..high, libvirt's range for ``element``; ``unlimited`` is one more
+    value allowed, libvirt's "no limit"."""
+    allowed = '%d..%d' % (low, high)
+    if unlimited is not None:
+        allowed = '%d (no limit) or %s' % (unlimited, allowed)
+
+    def check(problems, field, value):
+        if isinstance(value, bool) or not isinstance(value, int):
+            problems.add(field, 'wrong_type', 'expected a whole number %s, got %s; write it without quotes, e.g. %s'
+                         % (allowed, describe(value), example))
+        elif value != unlimited and not low <= value <= high:
+            problems.add(field, 'out_of_range', 'must be %s, libvirt\'s range for %s, got %d; e.g. %s'
+                         % (allowed, element, value, example))
     return check
 
 
@@ -311,24 +326,141 @@ _HARDWARE_TRAIT = _mapping('a hardware trait', {
     'description': _DESCRIPTION,
 }, "{name: CUSTOM_FAST_NIC, query: 'sriov.physical_functions[?speed_mbps >= `25000`]'}", required=('name', 'query'))
 
-_BANDWIDTH = _mapping('a network direction', _whole_fields(('average', 'peak', 'burst'), 1000), '{average: 1000, peak: 2000, burst: 1024}')
+# -- QoS policies: libvirt's ranges (policy/qos.py holds the limits and the citations) --
+
+_Q = qos_limits
+
+
+def _inbound_only(problems, field, value):
+    problems.add(field, 'inbound_only', 'floor %s is a guaranteed minimum that libvirt gives to inbound traffic only; '
+                 'move it to network.inbound.floor, or remove it' % short_repr(value))
+
+
+def _bandwidth(direction):
+    low, high = _Q.BANDWIDTH_RANGE
+    units = {'average': 'KB/s', 'peak': 'KB/s', 'burst': 'KB', 'floor': 'KB/s'}
+    fields = dict((key, _whole_in(low, high, '%s: %s' % (key, 1024 if key == 'burst' else 125000),
+                                  '<bandwidth><%s %s> (%s)' % (direction, key, units[key])))
+                  for key in _Q.BANDWIDTH_FIELDS[direction])
+    if 'floor' not in fields:
+        fields['floor'] = _inbound_only
+    return _mapping('network.%s' % direction, fields, '{average: 125000, peak: 250000, burst: 1024}')
+
+
+def _iotune_fields():
+    fields = {}
+    for key in _Q.IOTUNE_NUMBERS:
+        if key.endswith('_max_length'):
+            example = '%s: 10' % key
+        elif 'bytes' in key:
+            example = '%s: 104857600' % key
+        else:
+            example = '%s: 2000' % key
+        fields[key] = _whole_in(0, _Q.IOTUNE_MAX, example, '<iotune><%s> (0 is no limit)' % key)
+    fields[_Q.IOTUNE_GROUP_NAME] = _text('group_name: tenant-a', non_empty=True)
+    return fields
+
 
 _QOS_POLICY = _mapping('a QoS policy', {
     'name': _entry_name,
-    # libvirt takes a negative quota as "no limit", so any whole number passes here.
     'cpu': _mapping('cpu', {
-        'shares': _whole(0, 'shares: 1024'),
-        'period': _whole(0, 'period: 100000'),
-        'quota': _whole(None, 'quota: 50000'),
+        'shares': _whole_in(_Q.CPU_SHARES_RANGE[0], _Q.CPU_SHARES_RANGE[1], 'shares: 1024', '<cputune><shares>'),
+        'period': _whole_in(_Q.CPU_PERIOD_RANGE[0], _Q.CPU_PERIOD_RANGE[1], 'period: 100000', '<cputune><period> (microseconds)'),
+        'quota': _whole_in(_Q.CPU_QUOTA_RANGE[0], _Q.CPU_QUOTA_RANGE[1], 'quota: 50000, or quota: -1 for no limit',
+                           '<cputune><quota> (microseconds)', unlimited=_Q.CPU_QUOTA_UNLIMITED),
     }, '{shares: 1024, period: 100000, quota: 50000}'),
-    'memory': _mapping('memory', _whole_fields(('hard_limit_mb', 'soft_limit_mb', 'swap_hard_limit_mb'), 4096), '{hard_limit_mb: 4096}'),
-    'disk': _mapping('disk', _whole_fields((
-        'total_bytes_sec', 'read_bytes_sec', 'write_bytes_sec', 'total_iops_sec', 'read_iops_sec', 'write_iops_sec',
-    ), 1000), '{total_iops_sec: 1000}'),
-    'blkio_weight': _whole(0, 'blkio_weight: 500'),
-    'network': _mapping('network', {'inbound': _BANDWIDTH, 'outbound': _BANDWIDTH}, '{inbound: {average: 1000}}'),
+    'memory': _mapping('memory', dict(
+        (key, _whole_in(1, _Q.MEMORY_LIMIT_MAX_MB, '%s: 4096' % key, '<memtune><%s> in MiB; leave the key out for no limit' % element))
+        for key, element in _Q.MEMTUNE_FIELDS), '{soft_limit_mb: 4096}'),
+    'disk': _mapping('disk', _iotune_fields(), '{total_iops_sec: 1000}'),
+    'blkio_weight': _whole_in(_Q.BLKIO_WEIGHT_RANGE[0], _Q.BLKIO_WEIGHT_RANGE[1], 'blkio_weight: 500', '<blkiotune><weight>'),
+    'network': _mapping('network', {'inbound': _bandwidth('inbound'), 'outbound': _bandwidth('outbound')},
+                        '{inbound: {average: 125000}}'),
     'description': _DESCRIPTION,
 }, '{name: gold, cpu: {shares: 2048}}', required=('name',))
+
+
+def _number_at(mapping, key):
+    """mapping[key] when it is a whole number (a bool is none), else None: a value of the
+    wrong type has its own problem already."""
+    value = mapping.get(key) if isinstance(mapping, dict) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _qos_memory(problems, field, memory):
+    hard = _number_at(memory, 'hard_limit_mb')
+    swap = _number_at(memory, 'swap_hard_limit_mb')
+    if hard is not None and swap is not None and swap < hard:
+        problems.add(field + '.swap_hard_limit_mb', 'swap_below_hard_limit', 'swap_hard_limit_mb %d is below hard_limit_mb %d; '
+                     'it is memory plus swap, so libvirt refuses it below the memory limit: raise it to %d or more, or '
+                     'remove it' % (swap, hard, hard))
+    if hard is not None:
+        # formatdomain.html#memory-tuning: QEMU's own overhead cannot be known in advance.
+        problems.add(field + '.hard_limit_mb', 'hard_limit_advised_against', 'hard_limit_mb %d: libvirt advises against a '
+                     'hard limit for QEMU/KVM guests unless their memory is locked (<memoryBacking><locked/>), because the '
+                     'kernel kills a guest whose QEMU process, guest RAM plus an overhead nobody can compute, outgrows it; '
+                     'use soft_limit_mb, or keep hard_limit_mb for locked guests with ample room above their memory'
+                     % hard, severity='warning')
+
+
+def _qos_disk(problems, field, disk):
+    # A value out of range has its problem already; here it counts as not set.
+    value = dict((key, _number_at(disk, key) or 0) for key in _Q.IOTUNE_NUMBERS)
+    value = dict((key, number if 0 <= number <= _Q.IOTUNE_MAX else 0) for key, number in value.items())
+    for kind in ('bytes_sec', 'iops_sec', 'bytes_sec_max', 'iops_sec_max'):
+        total = 'total_' + kind
+        both = [key for key in ('read_' + kind, 'write_' + kind) if value[key]]
+        if value[total] and both:
+            problems.add('%s.%s' % (field, total), 'exclusive_fields', '%s cannot be set with %s (libvirt\'s <iotune>): '
+                         'keep %s alone, or remove it and keep %s' % (total, ' and '.join(both), total, ' and '.join(both)))
+    for rate in _Q.IOTUNE_RATES:
+        burst, length = rate + '_max', rate + '_max_length'
+        if value[burst] and not value[rate]:
+            problems.add('%s.%s' % (field, burst), 'burst_needs_rate', '%s %d is a burst above %s, which is not set; libvirt '
+                         'and QEMU refuse a burst without its rate: set %s too, or remove %s'
+                         % (burst, value[burst], rate, rate, burst))
+        elif value[burst] and value[burst] < value[rate]:
+            problems.add('%s.%s' % (field, burst), 'burst_below_rate', '%s %d is below %s %d; a burst must be at least the '
+                         'rate it rises above: raise it to %d or more, or remove it'
+                         % (burst, value[burst], rate, value[rate], value[rate]))
+        if value[length] and not value[burst]:
+            problems.add('%s.%s' % (field, length), 'burst_length_needs_burst', '%s %d is the length of the %s burst, which '
+                         'is not set; set %s too, or remove %s' % (length, value[length], burst, burst, length))
+        elif value[length] and value[burst] * value[length] > _Q.IOTUNE_MAX:
+            problems.add('%s.%s' % (field, length), 'out_of_range', '%s %d times %s %d is above QEMU\'s limit of %d for a '
+                         'burst; shorten the burst to %d seconds or less'
+                         % (length, value[length], burst, value[burst], _Q.IOTUNE_MAX, _Q.IOTUNE_MAX // value[burst]))
+
+
+def _qos_network(problems, field, network):
+    for direction in _Q.BANDWIDTH_DIRECTIONS:
+        rates = network.get(direction) if isinstance(network, dict) else None
+        if not isinstance(rates, dict) or rates.get('average') is not None:
+            continue
+        for key in ('peak', 'burst'):
+            if rates.get(key) is not None:
+                problems.add('%s.%s.%s' % (field, direction, key), 'needs_average', '%s is set without average; libvirt '
+                             'shapes %s traffic to an average rate first and takes peak and burst above it: set '
+                             '%s.average too, e.g. average: 125000' % (key, direction, direction))
+
+
+def _qos_policy(problems, field, entry):
+    _QOS_POLICY(problems, field, entry)
+    if not isinstance(entry, dict):
+        return
+    if isinstance(entry.get('memory'), dict):
+        _qos_memory(problems, field + '.memory', entry['memory'])
+    weight = _number_at(entry, 'blkio_weight')
+    if weight is not None and _Q.BLKIO_WEIGHT_RANGE[0] <= weight < _Q.BLKIO_WEIGHT_SCHEMA_MIN:
+        problems.add(field + '.blkio_weight', 'blkio_weight_below_100', 'blkio_weight %d works on Linux 2.6.39 and later '
+                     '(cgroup v1 blkio.weight before it, and libvirt\'s domain schema, take 100..1000): vm_qos can set '
+                     'it on such a host, but a domain XML with it fails virt-xml-validate; use 100 or more where that '
+                     'matters' % weight, severity='warning')
+    if isinstance(entry.get('disk'), dict):
+        _qos_disk(problems, field + '.disk', entry['disk'])
+    if isinstance(entry.get('network'), dict):
+        _qos_network(problems, field + '.network', entry['network'])
+
 
 _MEMBERS_EXAMPLE = "members: ['web-*']"
 
@@ -393,7 +525,7 @@ def _placement_policy(problems, field, entry):
 ENTRY_CHECKS = {
     'resource_classes': _resource_class,
     'hardware_traits': _HARDWARE_TRAIT,
-    'qos_policies': _QOS_POLICY,
+    'qos_policies': _qos_policy,
     'placement_policies': _placement_policy,
 }
 
@@ -451,6 +583,19 @@ def catalog_problems(catalog):
             else:
                 first[name] = index
     return problems
+
+
+def qos_policy_problems(policy, field='policy', require_name=True):
+    """The problems of one QoS policy given on its own, such as vm_qos's ``policy``
+    option, as ``catalog_problems`` words them, with ``field`` in place of
+    ``qos_policies[<index>]``. Without ``require_name``, a policy may have no name (one
+    written inline rather than taken from the catalog)."""
+    name = policy.get('name') if isinstance(policy, dict) else None
+    problems = _Problems('qos_policies', name if isinstance(name, str) else None)
+    _qos_policy(problems, field, policy)
+    if not require_name:
+        return [problem for problem in problems.items if (problem['code'], problem['field']) != ('missing_key', field + '.name')]
+    return problems.items
 
 
 class Catalog(object):

@@ -7,7 +7,7 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.virtumancer.hostcaps.plugins.module_utils.discovery.domain_xml import parse_assigned_pci
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.discovery.domain_xml import parse_assigned_pci, parse_tunable_devices
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.discovery.xmlparse import XMLInputError
 
 
@@ -83,3 +83,42 @@ def test_malformed_domain_xml_names_the_document():
 def test_malformed_domain_xml_names_the_given_domain():
     with pytest.raises(XMLInputError, match="domain 'web01' must have the root element <domain>, got <device>"):
         parse_assigned_pci('<device/>', what="domain 'web01'")
+
+
+# -- parse_tunable_devices ---------------------------------------------------------
+
+
+def test_tunable_devices_of_a_running_domain(fixture_xml):
+    devices = parse_tunable_devices(fixture_xml('qos01-live.domain.xml'))
+    assert devices['disks'] == [
+        {'target': 'vda', 'device': 'disk', 'bus': 'virtio', 'has_source': True},
+        {'target': 'sda', 'device': 'cdrom', 'bus': 'sata', 'has_source': False},
+    ]
+    assert devices['interfaces'] == [
+        {'mac': '52:54:00:51:05:01', 'target': 'vnet8', 'type': 'network', 'network': 'hcqos-probe'},
+        {'mac': '52:54:00:51:05:02', 'target': None, 'type': 'user', 'network': None},
+    ]
+
+
+def test_tunable_interfaces_of_a_definition_have_no_host_device(fixture_xml):
+    interfaces = parse_tunable_devices(fixture_xml('qos01-inactive.domain.xml'))['interfaces']
+    assert [(item['mac'], item['target']) for item in interfaces] == [('52:54:00:51:05:01', None), ('52:54:00:51:05:02', None)]
+
+
+def test_tunable_hostdev_interface_keeps_its_type(fixture_xml):
+    interfaces = parse_tunable_devices(fixture_xml('web01-hostdev-vf.domain.xml'))['interfaces']
+    assert interfaces == [{'mac': '52:54:00:6d:90:02', 'target': None, 'type': 'hostdev', 'network': None}]
+
+
+def test_tunable_disk_without_target_is_left_out():
+    assert parse_tunable_devices(domain("<disk type='file' device='disk'><source file='/a'/></disk>"))['disks'] == []
+
+
+def test_tunable_mac_is_lower_case():
+    xml = domain("<interface type='bridge'><mac address='52:54:00:AB:CD:EF'/><source bridge='br0'/></interface>")
+    assert parse_tunable_devices(xml)['interfaces'][0]['mac'] == '52:54:00:ab:cd:ef'
+
+
+def test_tunable_devices_of_bad_xml_is_an_input_error():
+    with pytest.raises(XMLInputError):
+        parse_tunable_devices('<network/>')

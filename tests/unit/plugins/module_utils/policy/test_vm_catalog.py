@@ -16,12 +16,13 @@ from ansible.errors import AnsibleFilterError
 
 from ansible_collections.virtumancer.hostcaps.plugins.filter.catalog_validate import FilterModule
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.policy import vm_catalog
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.policy.qos import IOTUNE_MAX, MEMORY_LIMIT_MAX_MB
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.traits import custom_traits_matching
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.policy.vm_catalog import (
-    Catalog, catalog_problems, index_catalog, suggest_trait, valid_resource_class_name, valid_trait_name,
+    Catalog, catalog_problems, index_catalog, qos_policy_problems, suggest_trait, valid_resource_class_name, valid_trait_name,
 )
 
-WARNINGS = ('duplicate_trait', 'unchecked_query')
+WARNINGS = ('duplicate_trait', 'unchecked_query', 'hard_limit_advised_against', 'blkio_weight_below_100')
 DELETE = object()
 
 # Every section with every key it knows.
@@ -43,13 +44,19 @@ VALID = {
         {
             'name': 'gold', 'description': 'Latency sensitive',
             'cpu': {'shares': 2048, 'period': 100000, 'quota': -1},
-            'memory': {'hard_limit_mb': 8192, 'soft_limit_mb': 4096, 'swap_hard_limit_mb': 8192},
+            # hard_limit_mb is the one key left out: libvirt advises against it, a warning.
+            'memory': {'soft_limit_mb': 4096, 'swap_hard_limit_mb': 8192},
             'disk': {
                 'total_bytes_sec': 0, 'read_bytes_sec': 104857600, 'write_bytes_sec': 52428800,
                 'total_iops_sec': 0, 'read_iops_sec': 2000, 'write_iops_sec': 1000,
+                'total_bytes_sec_max': 0, 'read_bytes_sec_max': 209715200, 'write_bytes_sec_max': 52428800,
+                'total_iops_sec_max': 0, 'read_iops_sec_max': 4000, 'write_iops_sec_max': 1000,
+                'total_bytes_sec_max_length': 0, 'read_bytes_sec_max_length': 10, 'write_bytes_sec_max_length': 1,
+                'total_iops_sec_max_length': 0, 'read_iops_sec_max_length': 60, 'write_iops_sec_max_length': 0,
+                'size_iops_sec': 4096, 'group_name': 'tenant-a',
             },
             'blkio_weight': 800,
-            'network': {'inbound': {'average': 1000, 'peak': 2000, 'burst': 1024}, 'outbound': {'average': 1000}},
+            'network': {'inbound': {'average': 1000, 'peak': 2000, 'burst': 1024, 'floor': 500}, 'outbound': {'average': 1000}},
         },
     ],
     'placement_policies': [
@@ -152,6 +159,37 @@ RULES = [
     pytest.param(changed((QOS + ('network', 'inbound', 'average'), '1000')), [('wrong_type', 'qos_policies[0].network.inbound.average')],
                  id='qos_bandwidth_is_a_number'),
     pytest.param(changed((QOS + ('blkio_weight',), -5)), [('out_of_range', 'qos_policies[0].blkio_weight')], id='qos_blkio_weight_not_negative'),
+    # QoS policies: what libvirt refuses across fields
+    pytest.param(changed((QOS + ('memory', 'hard_limit_mb'), 8192)), [('hard_limit_advised_against', 'qos_policies[0].memory.hard_limit_mb')],
+                 id='qos_hard_limit_is_advised_against'),
+    pytest.param(changed((QOS + ('memory', 'hard_limit_mb'), 8193)), [
+        ('swap_below_hard_limit', 'qos_policies[0].memory.swap_hard_limit_mb'),
+        ('hard_limit_advised_against', 'qos_policies[0].memory.hard_limit_mb'),
+    ], id='qos_swap_hard_limit_not_below_hard_limit'),
+    pytest.param(changed((QOS + ('blkio_weight',), 10)), [('blkio_weight_below_100', 'qos_policies[0].blkio_weight')],
+                 id='qos_blkio_weight_below_100_needs_a_newer_kernel'),
+    pytest.param(changed((QOS + ('disk', 'total_bytes_sec'), 1)), [('exclusive_fields', 'qos_policies[0].disk.total_bytes_sec')],
+                 id='qos_total_bytes_exclusive_with_read_write'),
+    pytest.param(changed((QOS + ('disk', 'total_iops_sec_max'), 5000)), [('exclusive_fields', 'qos_policies[0].disk.total_iops_sec_max'),
+                                                                         ('burst_needs_rate', 'qos_policies[0].disk.total_iops_sec_max')],
+                 id='qos_total_iops_max_exclusive_with_read_write'),
+    pytest.param(changed((QOS + ('disk', 'read_iops_sec'), 0)), [('burst_needs_rate', 'qos_policies[0].disk.read_iops_sec_max')],
+                 id='qos_burst_needs_its_rate'),
+    pytest.param(changed((QOS + ('disk', 'read_iops_sec_max'), 1999)), [('burst_below_rate', 'qos_policies[0].disk.read_iops_sec_max')],
+                 id='qos_burst_not_below_its_rate'),
+    pytest.param(changed((QOS + ('disk', 'total_iops_sec_max_length'), 5)),
+                 [('burst_length_needs_burst', 'qos_policies[0].disk.total_iops_sec_max_length')], id='qos_burst_length_needs_its_burst'),
+    pytest.param(changed((QOS + ('disk', 'read_bytes_sec_max_length'), IOTUNE_MAX // 209715200 + 1)),
+                 [('out_of_range', 'qos_policies[0].disk.read_bytes_sec_max_length')], id='qos_burst_times_length_within_qemu_limit'),
+    pytest.param(changed((QOS + ('disk', 'group_name'), '')), [('invalid_value', 'qos_policies[0].disk.group_name')],
+                 id='qos_group_name_not_empty'),
+    pytest.param(changed((QOS + ('disk', 'group_name'), 7)), [('wrong_type', 'qos_policies[0].disk.group_name')],
+                 id='qos_group_name_is_text'),
+    pytest.param(changed((QOS + ('network', 'outbound', 'floor'), 100)), [('inbound_only', 'qos_policies[0].network.outbound.floor')],
+                 id='qos_floor_is_inbound_only'),
+    pytest.param(changed((QOS + ('network', 'inbound', 'average'), DELETE)), [
+        ('needs_average', 'qos_policies[0].network.inbound.peak'), ('needs_average', 'qos_policies[0].network.inbound.burst'),
+    ], id='qos_peak_and_burst_need_average'),
     # placement policies: keys, types, signs
     pytest.param(changed((PP + ('strategy',), 'balance')), [('invalid_value', 'placement_policies[0].strategy')],
                  id='strategy_is_spread_or_pack'),
@@ -198,6 +236,94 @@ def test_rule(catalog, expected):
 ])
 def test_valid_catalog_has_no_problem(catalog):
     assert catalog_problems(catalog) == []
+
+
+# libvirt's ranges (formatdomain.html#cpu-tuning, #memory-tuning, #block-i-o-tuning, the
+# disk's <iotune>, #quality-of-service): (path in a QoS policy, values inside, values
+# outside, other values the policy needs for the rest to be valid).
+BURST = {'disk': {'read_bytes_sec': 1, 'read_bytes_sec_max': 1}}
+QOS_LIMITS = [
+    (('cpu', 'shares'), (2, 262144), (1, 262145), {}),
+    (('cpu', 'period'), (1000, 1000000), (999, 1000001), {}),
+    (('cpu', 'quota'), (-1, 1000, 17592186044415), (-2, 0, 999, 17592186044416), {}),
+    (('memory', 'soft_limit_mb'), (1, MEMORY_LIMIT_MAX_MB), (0, MEMORY_LIMIT_MAX_MB + 1), {}),
+    (('memory', 'swap_hard_limit_mb'), (1, MEMORY_LIMIT_MAX_MB), (0, MEMORY_LIMIT_MAX_MB + 1), {}),
+    (('blkio_weight',), (100, 1000), (9, 1001), {}),
+    (('disk', 'total_bytes_sec'), (0, 1, IOTUNE_MAX), (-1, IOTUNE_MAX + 1), {}),
+    (('disk', 'write_iops_sec'), (0, 1, IOTUNE_MAX), (-1, IOTUNE_MAX + 1), {}),
+    (('disk', 'total_iops_sec_max'), (1, IOTUNE_MAX), (IOTUNE_MAX + 1,), {'disk': {'total_iops_sec': 1}}),
+    (('disk', 'read_bytes_sec_max_length'), (1, IOTUNE_MAX), (-1, IOTUNE_MAX + 1), BURST),
+    (('disk', 'size_iops_sec'), (0, IOTUNE_MAX), (-1, IOTUNE_MAX + 1), {}),
+    (('network', 'inbound', 'average'), (1, 4294967295), (0, 4294967296), {}),
+    (('network', 'inbound', 'peak'), (1, 4294967295), (0, 4294967296), {'network': {'inbound': {'average': 1}}}),
+    (('network', 'inbound', 'burst'), (1, 4294967295), (0, 4294967296), {'network': {'inbound': {'average': 1}}}),
+    (('network', 'inbound', 'floor'), (1, 4294967295), (0, 4294967296), {}),
+    (('network', 'outbound', 'average'), (1, 4294967295), (0, 4294967296), {}),
+]
+
+
+def qos_catalog(path, value, others):
+    """A catalog of one QoS policy that sets ``path`` to ``value`` beside ``others``."""
+    policy = copy.deepcopy(others)
+    policy['name'] = 'gold'
+    parent = policy
+    for step in path[:-1]:
+        parent = parent.setdefault(step, {})
+    parent[path[-1]] = value
+    return {'qos_policies': [policy]}
+
+
+def limit_cases(position):
+    return [pytest.param(path, value, others, id='%s=%s' % ('.'.join(path), value))
+            for path, inside, outside, others in QOS_LIMITS for value in (inside, outside)[position]]
+
+
+@pytest.mark.parametrize('path, value, others', limit_cases(0))
+def test_qos_value_inside_libvirt_range_is_valid(path, value, others):
+    assert catalog_problems(qos_catalog(path, value, others)) == []
+
+
+@pytest.mark.parametrize('path, value, others', limit_cases(1))
+def test_qos_value_outside_libvirt_range_is_an_error(path, value, others):
+    problem = only_problem(qos_catalog(path, value, others))
+    assert (problem['code'], problem['field'], problem['severity']) == ('out_of_range', 'qos_policies[0].' + '.'.join(path), 'error')
+
+
+def test_qos_range_message_names_policy_field_value_range_and_fix():
+    problem = only_problem(changed((QOS + ('cpu', 'shares'), 1)))
+    assert problem['message'] == ("QoS policy 'gold' (qos_policies[0].cpu.shares): must be 2..262144, libvirt's range for "
+                                  "<cputune><shares>, got 1; e.g. shares: 1024")
+
+
+def test_qos_quota_message_offers_minus_one_for_no_limit():
+    message = only_problem(changed((QOS + ('cpu', 'quota'), 0)))['message']
+    assert 'must be -1 (no limit) or 1000..17592186044415' in message
+    assert 'quota: -1 for no limit' in message
+
+
+def test_qos_exclusive_iotune_message_names_both_sides():
+    message = only_problem(changed((QOS + ('disk', 'total_bytes_sec'), 1)))['message']
+    assert 'total_bytes_sec cannot be set with read_bytes_sec and write_bytes_sec' in message
+
+
+def test_qos_zero_total_beside_read_write_is_no_limit():
+    # formatdomain: an <iotune> value of 0 means no limit, so it excludes nothing.
+    assert catalog_problems(changed((QOS + ('disk', 'total_iops_sec'), 0))) == []
+
+
+def test_qos_floor_alone_needs_no_average():
+    catalog = changed((QOS + ('network', 'inbound'), {'floor': 1000}))
+    assert catalog_problems(catalog) == []
+
+
+def test_qos_policy_problems_name_the_option_field():
+    problems = qos_policy_problems({'name': 'gold', 'cpu': {'period': 10}})
+    assert [(problem['field'], problem['code']) for problem in problems] == [('policy.cpu.period', 'out_of_range')]
+    assert problems[0]['message'].startswith("QoS policy 'gold' (policy.cpu.period): must be 1000..1000000")
+
+
+def test_qos_policy_problems_of_a_non_mapping():
+    assert [problem['code'] for problem in qos_policy_problems('gold')] == ['wrong_type']
 
 
 # -- messages ----------------------------------------------------------------------
