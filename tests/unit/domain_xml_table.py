@@ -114,7 +114,20 @@ def _vm(name, **more):
 
 CATALOG = {
     'resource_classes': [{'name': 'nfv.small', 'vcpus': 4, 'memory_mb': 4096, 'disk_gb': 1, 'resources': {'SRIOV_NET_VF': 1}}],
-    'qos_policies': [],
+    'qos_policies': [
+        {'name': 'cpu-capped', 'cpu': {'shares': 2048, 'period': 100000, 'quota': 50000}},
+        {'name': 'cpu-unlimited', 'cpu': {'shares': 512, 'quota': -1}},
+        {'name': 'memory-limits', 'memory': {'soft_limit_mb': 512, 'hard_limit_mb': 2048, 'swap_hard_limit_mb': 4096}},
+        {'name': 'blkio', 'blkio_weight': 500},
+        {'name': 'disk-iops', 'disk': {'total_iops_sec': 1000, 'read_bytes_sec': 104857600, 'write_bytes_sec': 52428800,
+                                       'read_bytes_sec_max': 209715200, 'read_bytes_sec_max_length': 10, 'group_name': 'tenant-a'}},
+        {'name': 'network-shaped', 'network': {'inbound': {'average': 125000, 'peak': 250000, 'burst': 1024},
+                                               'outbound': {'average': 62500}}},
+        {'name': 'network-floor', 'network': {'inbound': {'average': 125000, 'floor': 12500}}},
+        {'name': 'everything', 'cpu': {'shares': 1024, 'period': 200000, 'quota': 100000}, 'memory': {'soft_limit_mb': 1024},
+         'blkio_weight': 800, 'disk': {'read_iops_sec': 500, 'write_iops_sec': 250},
+         'network': {'inbound': {'average': 250000}, 'outbound': {'average': 250000, 'burst': 2048}}},
+    ],
 }
 
 # (id, host kind, VM definition): every one builds a domain that passes libvirt's schema.
@@ -170,6 +183,15 @@ TABLE = [
     ('passthrough-gpu', 'sev', _vm('gpu', machine='q35', pci_devices=[{'vendor': '10de', 'device': '2236'}])),
     ('passthrough-two-gpus-efi', 'sev', _vm('gpus', pci_devices=[{'vendor': '10de', 'device': '2236'},
                                                                   {'vendor': '0x10DE', 'device': '1e04'}], **EFI_Q35)),
+    # QoS policies: <cputune>, <memtune>, <blkiotune>, per-disk <iotune>, per-interface <bandwidth>
+    ('qos-cpu-capped', 'milan', _vm('qos-cpu', qos_policy='cpu-capped')),
+    ('qos-cpu-unlimited-pinned', 'sev', _vm('qos-pinned', machine='q35', qos_policy='cpu-unlimited', cpu={'dedicated': True})),
+    ('qos-memory-limits', 'milan', _vm('qos-memory', qos_policy='memory-limits')),
+    ('qos-blkio-weight', 'milan', _vm('qos-blkio', qos_policy='blkio')),
+    ('qos-iotune-two-disks', 'milan', _vm('qos-iotune', machine='q35', qos_policy='disk-iops', disks=[DISK, dict(DISK, bus='scsi')])),
+    ('qos-bandwidth-two-nics', 'milan', _vm('qos-bandwidth', qos_policy='network-shaped', networks=[NIC, dict(NIC, model='e1000e')])),
+    ('qos-bandwidth-floor', 'milan', _vm('qos-floor', qos_policy='network-floor')),
+    ('qos-everything-sev', 'sev', _vm('qos-sev', qos_policy='everything', memory_encryption='sev', **EFI_Q35)),
     ('nfv-vf-gpu-hugepages-pinned', 'sev', _vm('nfv', machine='q35', vcpus=4, memory_mb=4096, hugepages='1G', numa_nodes=2,
                                                cpu={'dedicated': True}, sriov_vfs=2,
                                                pci_devices=[{'vendor': '10de', 'device': '2236'}])),

@@ -38,6 +38,10 @@ from ansible_collections.virtumancer.hostcaps.plugins.module_utils.policy.host_d
     PCI_ADDRESS_RE, HostDevices, needs_cells, take_devices, vfs_wanted,
 )
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.policy.placement_model import HostState, Item, Policy, fit_cells
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.policy.qos import (
+    BANDWIDTH_DIRECTIONS, BANDWIDTH_FIELDS, CPUTUNE_PARAMETERS, IOTUNE_FIELDS, MEMTUNE_FIELDS, interface_bandwidth_problems,
+    qos_tuning,
+)
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.policy.vm_hosts import (
     FAIL, HUGEPAGE_SIZES_KB, TPM_MODELS_FOR_VERSION, X86_ARCHES, compile_request, evaluate_all, machine_family,
 )
@@ -135,7 +139,7 @@ def plan(vm, host, catalog=None, placement=None, host_name=None):
     _plan_disks(found, facts)
     _plan_devices(found, facts, sriov, entry)
     _plan_numa(found, facts, sriov, entry)
-    found.qos = None
+    _plan_qos(found, facts, checked.catalog)
     return found
 
 
@@ -320,6 +324,26 @@ def _plan_devices(found, facts, sriov, entry):
                                                                    for d in vm['pci_devices'])))
 
 
+def _plan_qos(found, facts, catalog):
+    """The VM's QoS policy in libvirt's element names (qos.qos_tuning), after the checks
+    that need its interfaces and the host's networks: its bandwidth goes on every
+    interface, and a VF cannot carry one."""
+    vm = found.vm
+    found.qos = {}
+    if not vm['qos_policy']:
+        return
+    policy = catalog.qos_policies[vm['qos_policy']]
+    interfaces = [{'type': 'network', 'network': nic['network'], 'name': 'networks[%d]' % index}
+                  for index, nic in enumerate(vm['networks'])]
+    interfaces += [{'type': 'hostdev', 'name': 'the SR-IOV VF %s' % address} for address in found.vfs]
+    problems = interface_bandwidth_problems(policy, interfaces, dig(facts, 'network_info', 'networks'), vm['qos_policy'])
+    errors = [problem for problem in problems if problem['severity'] == 'error']
+    if errors:
+        raise BuildError('; '.join("vm '%s': qos_policy: host '%s': %s" % (vm['name'], found.host, problem['message'])
+                                   for problem in errors))
+    found.qos = qos_tuning(policy)
+
+
 def _split(total, parts):
     """``total`` split over ``parts``, the first taking the remainder (placement_model)."""
     return [total // parts + (1 if index < total % parts else 0) for index in range(parts)]
@@ -433,6 +457,21 @@ def write_memory(root, found):
     _sub(root, 'currentMemory', found.vm['memory_mb'] * 1024, unit='KiB')
 
 
+def write_blkiotune(root, found):
+    tune = found.qos.get('blkiotune')
+    if tune:
+        _sub(_sub(root, 'blkiotune'), 'weight', tune['weight'])
+
+
+def write_memtune(root, found):
+    tune = found.qos.get('memtune')
+    if tune:
+        element = _sub(root, 'memtune')
+        for dummy, name in MEMTUNE_FIELDS:
+            if name in tune:
+                _sub(element, name, tune[name], unit='KiB')
+
+
 def write_memory_backing(root, found):
     page_kb = HUGEPAGE_SIZES_KB.get(found.vm['hugepages'])
     if page_kb:
@@ -446,6 +485,10 @@ def write_vcpu(root, found):
 
 def write_cputune(root, found):
     tune = etree.Element('cputune')
+    policy = found.qos.get('cputune') or {}
+    for name, dummy in CPUTUNE_PARAMETERS:
+        if name in policy:
+            _sub(tune, name, policy[name])
     if found.pinned:
         for node in found.nodes:
             for vcpu, cpu in zip(node['vcpus'], node['host_cpus']):
@@ -527,9 +570,19 @@ def write_disk(devices, found, disk):
     _sub(element, 'driver', name='qemu', type=volume_format)
     _sub(element, 'source', pool=pool, volume=volume)
     _sub(element, 'target', dev=dev, bus=bus)
+    write_iotune(element, found)
     if bus == 'virtio':
         _iommu_driver(found, element)
     return element
+
+
+def write_iotune(disk, found):
+    tune = found.qos.get('iotune')
+    if tune:
+        element = _sub(disk, 'iotune')
+        for name in IOTUNE_FIELDS:
+            if name in tune:
+                _sub(element, name, tune[name])
 
 
 def write_scsi_controller(devices, found):
@@ -543,9 +596,20 @@ def write_network_interface(devices, found, index, nic):
     _sub(element, 'mac', address=_mac(found, index))
     _sub(element, 'source', network=nic['network'])
     _sub(element, 'model', type=nic['model'])
+    write_bandwidth(element, found)
     if nic['model'] == 'virtio':
         _iommu_driver(found, element)
     return element
+
+
+def write_bandwidth(interface, found):
+    tune = found.qos.get('bandwidth')
+    if tune:
+        element = _sub(interface, 'bandwidth')
+        for direction in BANDWIDTH_DIRECTIONS:
+            if direction in tune:
+                _sub(element, direction, **dict((key, tune[direction][key]) for key in BANDWIDTH_FIELDS[direction]
+                                                if key in tune[direction]))
 
 
 def write_vf_interface(devices, found, index, address):
@@ -601,8 +665,8 @@ def write_launch_security(root, found):
     _sub(element, 'policy', policy)
 
 
-WRITERS = (write_name, write_memory, write_memory_backing, write_vcpu, write_cputune, write_numatune, write_os,
-           write_features, write_cpu, write_devices, write_launch_security)
+WRITERS = (write_name, write_memory, write_blkiotune, write_memtune, write_memory_backing, write_vcpu, write_cputune,
+           write_numatune, write_os, write_features, write_cpu, write_devices, write_launch_security)
 
 
 def build_domain(found):

@@ -20,6 +20,7 @@ from lxml import etree
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.policy import domain_build
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.policy.domain_build import BuildError, domain_xml
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.policy.placement import place_vms
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.policy.qos import qos_tuning
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.policy.vm_validate import InputError
 from ansible_collections.virtumancer.hostcaps.tests.unit.domain_xml_table import (
     CATALOG, DISK, NETWORK, POOL, TABLE, host_facts, hostvars, sriov_facts,
@@ -71,6 +72,11 @@ def test_the_table_has_every_variant():
         assert set(values) <= set(entry.get(key) for entry in vms), key
     assert any(entry.get('sriov_vfs') for entry in vms) and any(entry.get('pci_devices') for entry in vms)
     assert any((entry.get('cpu') or {}).get('dedicated') and entry.get('numa_nodes', 1) > 1 for entry in vms)
+    used = set()
+    for entry in vms:
+        if entry.get('qos_policy'):
+            used.update(qos_tuning(POLICIES[entry['qos_policy']]))
+    assert used == {'cputune', 'memtune', 'blkiotune', 'iotune', 'bandwidth'}
 
 
 @pytest.mark.skipif(VALIDATOR is None, reason='virt-xml-validate is not installed (Debian: libvirt-clients; bindep.txt test profile)')
@@ -256,6 +262,55 @@ def test_networks_are_libvirt_network_interfaces_with_stable_macs():
     macs = [n.find('mac').get('address') for n in nics]
     assert len(set(macs)) == 2 and all(mac.startswith('52:54:00:') for mac in macs)
     assert root.findtext('uuid') == build(vm(networks=[])).findtext('uuid')
+
+
+# -- the QoS policy ----------------------------------------------------------------------
+
+POLICIES = dict((policy['name'], policy) for policy in CATALOG['qos_policies'])
+
+
+@pytest.mark.parametrize('name', sorted(POLICIES))
+def test_a_qos_policy_is_written_as_qos_tuning_says(name):
+    tuning = qos_tuning(POLICIES[name])
+    root = build(vm(qos_policy=name, machine='q35', disks=[DISK, dict(DISK, bus='sata')],
+                    networks=[{'network': NETWORK}, {'network': NETWORK, 'model': 'e1000e'}]))
+    cputune = root.find('cputune')
+    assert dict((c.tag, int(c.text)) for c in cputune) == tuning['cputune'] if 'cputune' in tuning else cputune is None
+    memtune = root.find('memtune')
+    assert dict((c.tag, int(c.text)) for c in memtune) == tuning['memtune'] if 'memtune' in tuning else memtune is None
+    assert all(c.get('unit') == 'KiB' for c in (memtune if memtune is not None else ()))
+    blkiotune = root.find('blkiotune')
+    assert {'weight': int(blkiotune.findtext('weight'))} == tuning['blkiotune'] if 'blkiotune' in tuning else blkiotune is None
+    for disk in root.findall('devices/disk'):
+        iotune = disk.find('iotune')
+        assert dict((c.tag, c.text if c.tag == 'group_name' else int(c.text)) for c in iotune) == tuning['iotune'] \
+            if 'iotune' in tuning else iotune is None
+    for nic in root.findall("devices/interface[@type='network']"):
+        bandwidth = nic.find('bandwidth')
+        assert dict((c.tag, dict((k, int(v)) for k, v in c.attrib.items())) for c in bandwidth) == tuning['bandwidth'] \
+            if 'bandwidth' in tuning else bandwidth is None
+
+
+def test_qos_cputune_and_pinning_share_one_cputune():
+    cputune = build(vm(machine='q35', qos_policy='cpu-unlimited', cpu={'dedicated': True}), 'sev').find('cputune')
+    assert [c.tag for c in cputune] == ['shares', 'quota', 'vcpupin', 'vcpupin', 'emulatorpin']
+
+
+def test_a_bandwidth_on_a_vf_is_an_error():
+    message = error(vm(machine='q35', sriov_vfs=1, qos_policy='network-shaped'), 'sev')
+    assert message.startswith("vm 'web01': qos_policy: host 'hv-sev': interface the SR-IOV VF 0000:3b:01.0 is a hostdev interface")
+    assert 'networks[0]' not in message
+
+
+def test_a_floor_needs_a_network_of_forward_mode_route_nat_open_or_none():
+    host = hostvars('milan')
+    facts = copy.deepcopy(host_facts('milan'))
+    facts['network_info']['networks'][0]['forward_mode'] = 'bridge'
+    host['ansible_facts'] = dict(host['ansible_facts'], libvirt_host_caps=facts)
+    with pytest.raises(BuildError) as err:
+        domain_xml(vm(qos_policy='network-floor'), host, CATALOG)
+    assert str(err.value).startswith("vm 'web01': qos_policy: host 'hv-milan': interface networks[0]: network.inbound.floor of "
+                                     "QoS policy 'network-floor' (12500 KB/s) needs a network of forward mode route, nat, open or none")
 
 
 # -- the placement ---------------------------------------------------------------------
