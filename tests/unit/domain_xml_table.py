@@ -181,8 +181,8 @@ TABLE = [
     ('sriov-from-resource-class', 'sev', {'name': 'vf-class', 'resource_class': 'nfv.small', 'machine': 'q35',
                                           'disks': [DISK], 'networks': []}),
     ('passthrough-gpu', 'sev', _vm('gpu', machine='q35', pci_devices=[{'vendor': '10de', 'device': '2236'}])),
-    ('passthrough-two-gpus-efi', 'sev', _vm('gpus', pci_devices=[{'vendor': '10de', 'device': '2236'},
-                                                                  {'vendor': '0x10DE', 'device': '1e04'}], **EFI_Q35)),
+    ('passthrough-two-gpus-efi', 'sev', _vm('gpus', pci_devices=[{'vendor': '10de', 'device': '2236'}, {'vendor': '0x10DE', 'device': '1e04'}],
+                                            **EFI_Q35)),
     # QoS policies: <cputune>, <memtune>, <blkiotune>, per-disk <iotune>, per-interface <bandwidth>
     ('qos-cpu-capped', 'milan', _vm('qos-cpu', qos_policy='cpu-capped')),
     ('qos-cpu-unlimited-pinned', 'sev', _vm('qos-pinned', machine='q35', qos_policy='cpu-unlimited', cpu={'dedicated': True})),

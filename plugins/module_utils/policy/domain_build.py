@@ -318,10 +318,9 @@ def _plan_devices(found, facts, sriov, entry):
                                                                    vfs_wanted(vm)))
     wanted = sum(device['count'] for device in vm['pci_devices'])
     if len(found.pci) < wanted:
+        asked = ', '.join('%s:%s x %d' % (d['vendor'], d['device'], d['count']) for d in vm['pci_devices'])
         raise _fail(found, 'pci_devices', '%s %d of the %d passthrough candidates it asks for (%s): a device is given only '
-                    "when the sriov facts call it a candidate and no domain uses it" % (
-                        source, len(found.pci), wanted, ', '.join('%s:%s x %d' % (d['vendor'], d['device'], d['count'])
-                                                                   for d in vm['pci_devices'])))
+                    'when the sriov facts call it a candidate and no domain uses it' % (source, len(found.pci), wanted, asked))
 
 
 def _plan_qos(found, facts, catalog):

@@ -30,8 +30,8 @@ VALIDATOR = shutil.which('virt-xml-validate')
 SCHEMA = '/usr/share/libvirt/schemas/domaincommon.rng'
 
 
-def build(vm, kind='milan', catalog=CATALOG, **kwargs):
-    return etree.fromstring(domain_xml(vm, hostvars(kind), catalog, **kwargs))
+def build(vm, kind='milan', catalog=None, **kwargs):
+    return etree.fromstring(domain_xml(vm, hostvars(kind), catalog or CATALOG, **kwargs))
 
 
 def vm(name='web01', **more):
@@ -40,9 +40,9 @@ def vm(name='web01', **more):
     return found
 
 
-def error(vm_definition, kind='milan', catalog=CATALOG, **kwargs):
+def error(vm_definition, kind='milan', catalog=None, **kwargs):
     with pytest.raises(BuildError) as err:
-        domain_xml(vm_definition, hostvars(kind), catalog, **kwargs)
+        domain_xml(vm_definition, hostvars(kind), catalog or CATALOG, **kwargs)
     return str(err.value)
 
 
@@ -363,7 +363,8 @@ def test_an_unplaced_vm_says_why():
      "vm 'web01': secure_boot: host 'hv-snp' cannot give a sev-snp guest Secure Boot"),
     ('sev', vm(machine='q35', sriov_vfs=4), "vm 'web01': sriov_vfs: host 'hv-sev' has free 3 SR-IOV VF(s) for it "
                                             "(0000:3b:01.0, 0000:3b:01.1, 0000:3b:01.3), it asks for 4"),
-    ('milan', vm(machine='q35', sriov_vfs=1), "vm 'web01': sriov_vfs: host 'hv-milan' has no sriov facts to choose its devices from; gather them with virtumancer.hostcaps.sriov_facts"),
+    ('milan', vm(machine='q35', sriov_vfs=1), "vm 'web01': sriov_vfs: host 'hv-milan' has no sriov facts to choose its devices from; "
+                                              "gather them with virtumancer.hostcaps.sriov_facts"),
     ('milan', vm(firmware='uefi'), "firmware must be one of bios, efi, got string 'uefi'; did you mean 'efi'?"),
     ('milan', vm(tpm='3.0'), 'tpm must be null, "1.2" or "2.0"'),
     ('milan', vm(disks=[{'size_gb': 1}]), "vm 'web01': disks[0].pool: host 'hv-milan' has no storage pool named default"),
