@@ -13,7 +13,8 @@ Two steps, as everywhere in policy/:
    facts every value the XML needs: the versioned machine type, the emulator, the
    firmware and TPM the domain capabilities offer, SEV's cbitpos, the disks' volume
    format, the free VFs and passthrough devices and the host CPUs of the NUMA cells
-   (host_devices, or what vm_place recorded for the VM).
+   (host_devices, or what vm_place recorded for the VM), and the VM's QoS policy in
+   libvirt's names (qos.qos_tuning, after qos's checks of its interfaces).
 2. ``build_domain`` writes, one small function per element, as virt-manager's virtinst
    does: every function only writes down what the plan holds.
 """
@@ -143,9 +144,8 @@ def plan(vm, host, catalog=None, placement=None, host_name=None):
     return found
 
 
-def _fail(plan_or_label, field, message):
-    vm, host = (plan_or_label.vm['name'], plan_or_label.host) if isinstance(plan_or_label, Plan) else plan_or_label
-    return BuildError("vm '%s': %s: host '%s' %s" % (vm, field, host, message))
+def _fail(found, field, message):
+    return BuildError("vm '%s': %s: host '%s' %s" % (found.vm['name'], field, found.host, message))
 
 
 def _host_name(host, entry):
