@@ -198,10 +198,15 @@ def _checked_entry(entry, name):
         raise InputError('placement of vm %s: devices must be {vfs: [PCI address], pci: [PCI address]}, got %s'
                          % (short_repr(name), short_repr(devices)))
     for node in as_list(entry.get('numa')):
-        if not isinstance(node, Mapping) or not isinstance(node.get('host_cell'), int) or not isinstance(node.get('guest_node'), int):
-            raise InputError('placement of vm %s: numa entries must have guest_node and host_cell numbers, got %s'
-                             % (short_repr(name), short_repr(node)))
+        if not isinstance(node, Mapping) or not _whole(node.get('host_cell')) or not _whole(node.get('guest_node')) \
+                or not all(_whole(cpu) for cpu in node.get('host_cpus') or ()):
+            raise InputError('placement of vm %s: numa entries must have guest_node and host_cell numbers and host_cpus a list '
+                             'of CPU numbers, got %s' % (short_repr(name), short_repr(node)))
     return entry
+
+
+def _whole(value):
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 def _domcaps_entry(facts, arch, machine, virt_type):
@@ -687,5 +692,12 @@ def domain_xml(vm, host, catalog=None, placement=None, host_name=None):
     field that cannot be expressed, InputError for arguments of the wrong shape, and
     ImportError without lxml."""
     _need_lxml()
-    root = build_domain(plan(vm, host, catalog, placement, host_name))
+    found = plan(vm, host, catalog, placement, host_name)
+    try:
+        root = build_domain(found)
+    except ValueError as exc:
+        # lxml refuses what XML cannot hold: control characters in a name the VM or the
+        # facts give (a network or pool name, a CPU model), NUL bytes.
+        raise BuildError("vm '%s': a value cannot be written in XML (%s); look for control characters in the names the VM "
+                         "and the host's facts give (networks, pools, cpu.model)" % (found.vm['name'], exc))
     return etree.tostring(root, pretty_print=True, encoding='unicode')

@@ -416,12 +416,24 @@ def test_every_problem_of_the_vm_is_named_at_once():
     (lambda: domain_xml(vm(), hostvars('milan'), placement={'vm': 'web01', 'host': 'hv-milan', 'devices': {'vfs': ['eth0']}}),
      'devices must be {vfs: [PCI address], pci: [PCI address]}'),
     (lambda: domain_xml(vm(), hostvars('milan'), catalog=[]), 'catalog must be a mapping'),
+    (lambda: domain_xml(vm(), hostvars('milan'), placement={'vm': 'web01', 'host': 'hv-milan', 'numa': [
+        {'guest_node': 0, 'host_cell': 0, 'host_cpus': ['0']}]}), 'host_cpus a list of CPU numbers'),
     (lambda: domain_xml(vm(), {'ansible_facts': {'libvirt_host_caps': {'schema_version': 2}}}), 'schema_version is 2'),
 ])
 def test_arguments_of_the_wrong_shape_are_named(call, expected):
     with pytest.raises(InputError) as err:
         call()
     assert expected in str(err.value)
+
+
+def test_a_name_xml_cannot_hold_is_an_error():
+    host = hostvars('milan')
+    facts = copy.deepcopy(host_facts('milan'))
+    facts['network_info']['networks'] = None  # the network cannot be checked, so the name reaches the XML
+    host['ansible_facts'] = {'libvirt_host_caps': facts}
+    with pytest.raises(BuildError) as err:
+        domain_xml(vm(networks=[{'network': 'lan\x01'}]), host, CATALOG)
+    assert str(err.value).startswith("vm 'web01': a value cannot be written in XML (All strings must be XML compatible")
 
 
 def test_a_host_without_facts_is_named():
