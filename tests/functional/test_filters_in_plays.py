@@ -15,6 +15,8 @@ __metaclass__ = type
 
 import json
 
+from xml.etree import ElementTree
+
 from conftest import Ansible
 
 VALIDATE_INVENTORY = '[hv]\nhv1 ansible_connection=local\n'
@@ -115,6 +117,23 @@ def _check_filters(results):
     assert [entry['machine'] for entry in offline['domain_capabilities']] == [
         entry['machine'] for entry in facts['domain_capabilities'] if entry.get('virttype') == 'kvm' and entry['machine'].startswith('pc-q35')][:1]
 
+    # vm_domain_xml: the host's versioned q35, its emulator, the secure-boot firmware and
+    # TPM its domain capabilities offer; with the placement, the host it chose.
+    root = ElementTree.fromstring(results['vm_domain_xml'])
+    q35 = [entry for entry in facts['domain_capabilities']
+           if (entry['arch'], entry['virttype'], entry['requested_machine']) == (facts['host_info']['arch'], 'kvm', 'q35')][0]
+    assert (root.get('type'), root.findtext('name'), root.find('os/type').get('machine')) == ('kvm', 'xml01', q35['machine'])
+    assert root.findtext('devices/emulator') == q35['emulator']
+    assert root.find('os/loader').get('secure') == 'yes' and root.find('features/smm').get('state') == 'on'
+    assert root.find('devices/tpm/backend').get('version') == '2.0'
+    assert root.find('devices/tpm').get('model') in q35['devices']['tpm']['model']
+    placed_xml = ElementTree.fromstring(results['vm_domain_xml_placed'])
+    assert [(p['vm'], p['host']) for p in results['xml_placement']['placements']] == [('xml01', 'hv1'), ('xml02', 'hv1')]
+    assert (placed_xml.findtext('name'), placed_xml.findtext('vcpu'), placed_xml.findtext('memory')) == ('xml02', '1', str(256 * 1024))
+    assert placed_xml.find('os/type').get('machine') == [
+        entry['machine'] for entry in facts['domain_capabilities']
+        if entry['arch'] == facts['host_info']['arch'] and entry['virttype'] == 'kvm' and entry['default_machine']][0]
+
     # sriov_from_xml: every PCI node device is read, none is lost.
     from_xml = results['sriov_from_xml']
     assert from_xml['errors'] == [] and int(results['nodedev_count']) > 0
@@ -142,4 +161,5 @@ def test_every_filter_on_facts_read_back_from_factdb(core, backend, tmp_path):
         results['caps_from_xml'].pop('collected_at')
         results['vm_place']['engine'].pop('seconds')
         results['vm_place_cp_sat']['engine'].pop('seconds')
+        results['xml_placement']['engine'].pop('seconds')
     assert cached == live

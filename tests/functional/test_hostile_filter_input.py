@@ -11,13 +11,17 @@ __metaclass__ = type
 
 import pytest
 
-from conftest import Ansible
+from conftest import Ansible, flat
 
 CASES = [
     ('vcpus', 'vm_validate: vms[0].vcpus is an integer of about 5,001 digits, beyond the 64-bit range'),
     ('facts', 'host_traits: libvirt_host_caps.domain_capabilities[0].machine is an integer, expected a string'),
     ('query', 'host_traits: custom trait CUSTOM_DEEP: query '),
     ('xml', 'caps_from_xml: the capabilities XML nests elements more than 64 levels deep'),
+    ('domain_xml_vm', "vm_domain_xml: vm 'web01' cannot be written as a domain: firmware must be one of bios, efi, got string 'uefi'"),
+    ('domain_xml_host', "vm_domain_xml: vm 'conf01': memory_encryption: host 'hv1': memory_encryption sev: x86_64/pc-q35-7.2/kvm does "
+                        "not offer AMD SEV"),
+    ('domain_xml_facts', 'vm_domain_xml: host unnamed is left out, no VM is checked against it: its facts have values of the wrong type'),
 ]
 RAW_EXCEPTIONS = ('Traceback', 'RecursionError', 'TypeError', 'OverflowError', 'UnicodeEncodeError', 'AttributeError',
                   'maximum recursion depth', 'Exceeds the limit')
@@ -37,7 +41,8 @@ def test_hostile_input_fails_the_task_with_the_filters_message(core, tmp_path, c
 
     output = result.stdout + result.stderr
     assert result.returncode == 2, output
-    assert message in output
+    # ansible-core 2.17 wraps long messages.
+    assert message in output or message.replace(' ', '') in flat(output).replace(' ', ''), output
     assert not [word for word in RAW_EXCEPTIONS if word in output], output
 
 

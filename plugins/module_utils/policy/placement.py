@@ -22,6 +22,7 @@ import gc
 import time
 
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.policy import placement_heuristic
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.policy.host_devices import HostDevices, assign_batch, needs_cells, vfs_wanted
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.policy.placement_model import (
     BUILTIN_POLICY, HostState, Item, Policy, fits, score,
 )
@@ -29,6 +30,7 @@ from ansible_collections.virtumancer.hostcaps.plugins.module_utils.policy.vm_hos
     AMOUNT_RULES, PASS, UNKNOWN, compile_request, evaluate, evaluate_rule,
 )
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.policy.vm_validate import UNCHECKED_FIELDS, InputError, add_verdicts, check_input
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.facts_input import unwrap_host_facts
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.plain import describe, short_repr
 
 ENGINES = ('heuristic', 'cp-sat')
@@ -85,6 +87,7 @@ def _place(vms, catalog, hosts, engine, time_limit, gathered):
     else:
         placed = placement_heuristic.solve(items, states, member_hosts)
     answer = _answer(vms, checked, resolved, existing, items, placed, states, member_hosts, policies)
+    _hand_out_devices(answer['placements'], resolved, hosts)
     answer['engine'] = {'requested': engine, 'used': engine, 'status': status, 'seconds': round(time.time() - started, 3)}
     return answer
 
@@ -291,7 +294,7 @@ def _answer(vms, checked, resolved, existing, items, placed, states, member_host
         if host is not None:
             host.vms.append(vm['name'])
             placements.append({'vm': vm['name'], 'host': host.name, 'policy': vm['placement_policy'] or BUILTIN_POLICY,
-                               'existing': True, 'numa': None,
+                               'existing': True, 'numa': None, 'devices': None,
                                'why': {'existing': True, 'message': 'a domain named %s is already defined on %s; it stays there'
                                                                     % (vm['name'], host.name)}})
     for item in items:
@@ -311,7 +314,7 @@ def _answer(vms, checked, resolved, existing, items, placed, states, member_host
             if host.name in item.unconfirmed:
                 why['unconfirmed'] = item.unconfirmed[host.name][3]
             placements.append({'vm': vm['name'], 'host': host.name, 'policy': item.policy.name, 'existing': False,
-                               'numa': _numa(vm, item, cells, host), 'why': why})
+                               'numa': _numa(vm, item, cells, host), 'devices': {'vfs': [], 'pci': []}, 'why': why})
     unplaced.extend(_invalid(vms, checked))
     placements.sort(key=lambda entry: entry['vm'])
     unplaced.sort(key=lambda entry: entry['vm'])
@@ -324,6 +327,21 @@ def _answer(vms, checked, resolved, existing, items, placed, states, member_host
         'summary': {'vms': len(vms), 'placed': len(placements), 'existing': len(existing), 'unplaced': len(unplaced),
                     'hosts_used': len(used)},
     }
+
+
+def _hand_out_devices(placements, resolved, hosts):
+    """Names the VFs, passthrough devices and pinned host CPUs of every VM the batch
+    placed (host_devices), host by host in VM name order: the counts above only said
+    that there are enough."""
+    by_name = dict((vm['name'], vm) for vm in resolved)
+    on_host = {}
+    for entry in placements:
+        vm = by_name[entry['vm']]
+        if not entry['existing'] and (vfs_wanted(vm) or vm['pci_devices'] or needs_cells(vm)):
+            on_host.setdefault(entry['host'], []).append((vm, entry))
+    for host, placed in on_host.items():
+        facts, sriov = unwrap_host_facts(hosts[host])
+        assign_batch(HostDevices(facts, sriov), placed)
 
 
 def _numa(vm, item, cells, host):

@@ -26,6 +26,7 @@ from ansible_collections.virtumancer.hostcaps.plugins.filter.catalog_validate im
 from ansible_collections.virtumancer.hostcaps.plugins.filter.host_resources import host_resources
 from ansible_collections.virtumancer.hostcaps.plugins.filter.host_traits import host_traits
 from ansible_collections.virtumancer.hostcaps.plugins.filter.sriov_from_xml import sriov_from_xml
+from ansible_collections.virtumancer.hostcaps.plugins.filter.vm_domain_xml import vm_domain_xml
 from ansible_collections.virtumancer.hostcaps.plugins.filter.vm_validate import vm_validate
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.fact_shape import MalformedFacts
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.plain import describe, short_repr
@@ -185,6 +186,13 @@ def test_vm_validate_reports_a_host_with_confused_facts_and_checks_the_others(ho
         .replace('sriov.', 'hosts.hv1.sriov.', 1) in problems[0]['message']
 
 
+@pytest.mark.parametrize('path, value, named', CONFUSED)
+def test_vm_domain_xml_names_a_confused_fact_of_its_host(host, path, value, named):
+    message = filter_error(vm_domain_xml, VM, host=_confuse(host, path, value), host_name='hv1')
+    assert message.startswith('vm_domain_xml: host hv1 is left out') and named.replace(
+        'libvirt_host_caps', 'hosts.hv1.libvirt_host_caps', 1).replace('sriov.', 'hosts.hv1.sriov.', 1) in message
+
+
 def test_an_integer_beyond_64_bits_in_the_facts_is_a_clear_error(host):
     facts = _confuse(host, ('libvirt_host_caps', 'host_info', 'online_cpus'), 2 ** 63)
     assert 'libvirt_host_caps.host_info.online_cpus is an integer of about 20 digits, beyond the 64-bit range' \
@@ -295,6 +303,7 @@ def test_host_filters_on_mutated_real_facts_give_a_result_or_an_ansible_error(da
     assert_result_or_ansible_error(host_resources, host, reserved=data.draw(st.sampled_from([None, {'VCPU': 2}, {'VCPU': HUGE}])))
     catalog = dict(CATALOG, hardware_traits=CATALOG['hardware_traits'] + [dict(custom[0], name='CUSTOM_Q')])
     assert_result_or_ansible_error(vm_validate, VMS, catalog=catalog, hosts={'hv1': host, 'hv2': REAL_HOST}, detail='all')
+    assert_result_or_ansible_error(vm_domain_xml, VM, host=host, catalog=catalog)
 
 
 @settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -309,6 +318,8 @@ def test_catalog_and_vm_filters_on_mutated_definitions_give_a_result_or_an_ansib
             pass
     assert_result_or_ansible_error(catalog_validate, catalog)
     assert_result_or_ansible_error(vm_validate, vms, catalog=catalog, hosts={'hv1': REAL_HOST})
+    for definition in vms:
+        assert_result_or_ansible_error(vm_domain_xml, definition, host=REAL_HOST, catalog=catalog)
 
 
 ODD_TEXT = st.one_of(
