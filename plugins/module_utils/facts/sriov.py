@@ -184,7 +184,9 @@ def build_sriov(records, assignments=None, vf_settings=None, names=None, iommu=N
             'max_vfs': None if any(pf['total_vfs'] is None for pf in physical_functions)
             else sum(pf['total_vfs'] for pf in physical_functions),
             'total_vfs': len(virtual_functions),
-            'free_vfs': len([vf for vf in virtual_functions if not vf['assigned_to']]) if known else None,
+            # Free: a VM may be given it, so no domain uses it and the host does not either.
+            'free_vfs': len([vf for vf in virtual_functions if not vf['assigned_to'] and vf.get('candidate') is not False])
+            if known else None,
             'assignments_known': known,
             'passthrough_by_vendor': by_vendor,
             'passthrough_candidates': len([d for d in passthrough_devices if d['candidate'] is True]),

@@ -108,7 +108,9 @@ def test_domain_assignment_marks_vfs_used(tmp_path):
     vfs = by_address(facts['virtual_functions'])
     assert vfs['0000:3b:01.1']['assigned_to'] == 'web01'
     assert (vfs['0000:3b:01.1']['mac'], vfs['0000:3b:01.1']['vlan']) == ('52:54:00:6d:90:02', 42)
-    assert facts['summary']['free_vfs'] == 4 - len([vf for vf in vfs.values() if vf['assigned_to']])
+    # Free is what a VM may be given: neither a domain nor the host uses it.
+    host_used = [vf['address'] for vf in vfs.values() if not vf['assigned_to'] and vf['candidate'] is False]
+    assert host_used and facts['summary']['free_vfs'] == 4 - len([vf for vf in vfs.values() if vf['assigned_to']]) - len(host_used)
 
 
 def sysfs_trees_records(tmp_path, *scenarios):
@@ -232,8 +234,9 @@ def test_no_trust_known_gives_no_trusted_trait(e810):
 def test_free_vfs_feed_sriov_net_vf(tmp_path):
     records = merge_records(sysfs_trees_records(tmp_path, sysfs_trees.intel_e810_4vf))
     facts = build_sriov(records, {'0000:3b:01.0': {'domain': 'web01'}})
+    # Used: the one web01 has and the one the host itself uses (candidate false).
     assert derive_resources({}, sriov=facts)['SRIOV_NET_VF'] == {
-        'total': 4, 'reserved': 0, 'used': 1, 'allocation_ratio': 1.0}
+        'total': 4, 'reserved': 0, 'used': 2, 'allocation_ratio': 1.0}
 
 
 def test_unknown_assignments_count_no_vf_as_used(e810):

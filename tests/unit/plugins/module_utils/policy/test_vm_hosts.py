@@ -232,7 +232,7 @@ PASSES = [
     pytest.param('aarch64', vm(firmware='efi', tpm='2.0', cpu={'mode': 'host-passthrough'}), id='aarch64-uefi-tpm2'),
     pytest.param('milan', vm(machine='pc', disks=[{'size_gb': 10, 'bus': 'ide', 'pool': None}]), id='milan-i440fx-ide'),
     pytest.param('milan', vm(machine='q35', virt_type='qemu', cpu={'mode': 'maximum'}), id='milan-tcg-maximum'),
-    pytest.param('sriov', vm(sriov_vfs=1, resources={'SRIOV_NET_VF': 1, 'PGPU': 1}, pci_devices=[{'vendor': '10de', 'device': '2236', 'count': 1}],
+    pytest.param('sriov', vm(sriov_vfs=1, resources={'PGPU': 1}, pci_devices=[{'vendor': '10de', 'device': '2236', 'count': 1}],
                              required_traits=['HW_NIC_SRIOV', 'CUSTOM_PCI_10DE_2236']), id='sriov-vfs-and-gpu'),
     pytest.param('sriov', vm(pci_devices=[{'vendor': '8086', 'device': '1889', 'count': 1}]), id='free-vf-as-pci-device'),
 ]
@@ -314,7 +314,7 @@ FAILS = [
     pytest.param('sev-offline', vm(hugepages='1G', memory_mb=65536), 'hugepages_insufficient', 'hugepages',
                  'needs 64 1G pages for 65536 MiB; the host has 32 configured in all', id='hugepages_insufficient-configured'),
     pytest.param('sriov', vm(sriov_vfs=2, resources={'SRIOV_NET_VF': 1}), 'sriov_vfs_insufficient', 'sriov_vfs',
-                 'needs 3 free SR-IOV VFs; 2 of 4 are free', id='sriov_vfs_insufficient'),
+                 'needs 3 free SR-IOV VFs; 1 of 4 are free', id='sriov_vfs_insufficient'),
     pytest.param('sriov', vm(resources={'SRIOV_NET_VF': 5}), 'sriov_vfs_insufficient', 'resources.SRIOV_NET_VF',
                  'needs 5 SR-IOV VFs; the host has 4 in all', id='sriov_vfs_insufficient-resource-class'),
     pytest.param('sriov', vm(pci_devices=[{'vendor': '10de', 'device': '2236', 'count': 2}]), 'pci_device_insufficient', 'pci_devices[0]',
