@@ -127,9 +127,9 @@ def _qos_play(policy, workdir, config):
                           universal_newlines=True, check=False)
     try:
         result = json.loads(proc.stdout)['plays'][0]['tasks'][0]['hosts']['localhost']
-    except (ValueError, KeyError, IndexError, TypeError):
-        raise BenchInvalid('vm_qos: `%s` gave no json result (rc %d): %s' % (' '.join(argv[:4]), proc.returncode,
-                                                                           (proc.stderr or proc.stdout)[-600:]))
+    except (ValueError, KeyError, IndexError, TypeError) as exc:
+        output = (proc.stderr or proc.stdout)[-600:]
+        raise BenchInvalid('vm_qos: `%s` gave no json result (rc %d): %s' % (' '.join(argv[:4]), proc.returncode, output)) from exc
     if result.get('failed'):
         raise BenchInvalid('vm_qos failed: %s' % result.get('msg'))
     return result
