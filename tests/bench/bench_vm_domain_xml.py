@@ -225,7 +225,7 @@ def _run(ctx, bench):
         result.add('comparable VM: virt-install / vm_domain_xml per XML', 'not measured', '>= %.0fx' % TARGET_SPEEDUP, MISS)
     if writes:
         ctx.say(text_table(['vm_qos on %s (shut off)' % DOMAIN, 'changed', 'libvirt write calls'],
-                           [(step, changed, count) for step, changed, count in writes], 'lrr'))
+                           list(writes), 'lrr'))
         ctx.say()
         unchanged = [count for step, changed, count in writes if step != 'another policy']
         result.add('vm_qos on an unchanged domain: libvirt write calls', ', '.join(str(count) for count in unchanged), '0',
