@@ -437,10 +437,16 @@ def _spread(ordered, hosts, member_hosts, placement):
                 holders.setdefault(id(host), []).append(key)
         return heaps[key][0]
 
+    # fit_key of an item without groups or NUMA needs reads only the host, which changes
+    # only when its version does, and what the item asks, which items alike share (the
+    # same demand object): the next item alike weighs mostly the same hosts again.
+    known = {}  # (host id, version, id of the item's demand) -> fit_key
+
     for item in ordered:
         if not item.feasible:
             continue
         popped = []
+        alike = id(item.demand) if not item.joined and item.numa_free else None
         if item.soft:
             # Soft group rules can prefer any host, so every admissible one is weighed.
             candidates = [(host, fit_key(host, item, member_hosts, 'spread')) for host in item.feasible]
@@ -452,7 +458,11 @@ def _spread(ordered, hosts, member_hosts, placement):
                 if entry[2] != version[id(entry[3])]:
                     continue  # the host changed since; its newer entry is in the heap
                 popped.append(entry)
-                key = fit_key(entry[3], item, member_hosts, 'spread')
+                if alike is None:
+                    key = fit_key(entry[3], item, member_hosts, 'spread')
+                else:
+                    seen = (id(entry[3]), entry[2], alike)
+                    key = known[seen] if seen in known else known.setdefault(seen, fit_key(entry[3], item, member_hosts, 'spread'))
                 if key is not None:
                     candidates.append((entry[3], key))
         chosen, chosen_key = None, None

@@ -28,6 +28,7 @@ BUILTIN_POLICY = 'default'
 # Classes whose use is spread out or packed; the others are only limits.
 SCORED = ('VCPU', 'MEMORY_MB', 'DISK_GB')
 _NONE = float('inf')  # the scored capacity of a class the host has none of
+_BY_NAME = sorted(range(len(SCORED)), key=SCORED.__getitem__)  # SCORED's indices, the classes in name order
 # Memory encryption that takes one SEV ASID, the MEM_ENCRYPTION_CONTEXT os-resource-classes
 # counts. SEV-ES and SEV-SNP take from the ES range, which vm_validate checks per host.
 ASID_KINDS = ('sev',)
@@ -495,10 +496,16 @@ def score(host, item, strategy, chosen=None):
     Soft group rules come first in both; ties go to the host name."""
     loads, in_use, (penalty, terms) = chosen or choice(host, item)
     terms = dict(terms)
-    scored = host.scored_capacity(item.policy)
-    used = dict((name, (loads[k] + item.demand.get(name, 0)) / scored[k]) for k, name in enumerate(SCORED) if scored[k] != _NONE)
-    terms['utilization'] = dict((name, round(value, 4)) for name, value in sorted(used.items()))
-    key = _key(host, strategy, penalty, max([0.0] + list(used.values())), in_use)
+    scored, demand = host.scored_capacity(item.policy), item.demand
+    utilization, highest = {}, 0.0
+    for k in _BY_NAME:
+        if scored[k] != _NONE:
+            value = (loads[k] + demand.get(SCORED[k], 0)) / scored[k]
+            utilization[SCORED[k]] = round(value, 4)
+            if value > highest:
+                highest = value
+    terms['utilization'] = utilization
+    key = _key(host, strategy, penalty, highest, in_use)
     if strategy == 'pack':
         terms['host_in_use'] = in_use
     else:
