@@ -163,7 +163,8 @@ ansible_facts:
         summary:
           description:
             - C(capable) (any PF), C(configured) (any VF), C(max_vfs) (sum of the PFs' total_vfs, V(null) when one
-              is unknown), C(total_vfs) (VFs listed), C(free_vfs) (VFs a VM may be given: no domain uses them and the host does not, C(candidate) is not V(false); V(null) without O(uri)),
+              is unknown), C(total_vfs) (VFs listed), C(free_vfs) (VFs a VM may be given, which no domain uses and
+              the host does not either, C(candidate) not V(false); V(null) without O(uri)),
               C(assignments_known), C(passthrough_by_vendor) (count per vendor name or id),
               C(passthrough_candidates) (devices with C(candidate=true)), C(iommu_active) (the kernel made IOMMU
               groups; V(null) when sysfs was not read), C(iommu_groups) (how many).
