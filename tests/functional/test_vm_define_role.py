@@ -8,10 +8,11 @@ host's facts; the VMs go to a storage pool and an isolated network made for the 
 
 Two small BIOS guests (q35 and pc, KVM, no OS: the firmware just runs) are placed,
 their volumes created, defined and started; their live values are the QoS policy of the
-XML. A second run changes nothing. A changed policy reaches the running VMs through
-vm_qos, live and in their definition; the run after that changes nothing. Check mode
-with a new VM and another policy changes nothing at all. A VM that cannot be expressed
-on its host fails naming it, and a VM placed on a host without facts is named and skipped.
+XML. A second run changes nothing, and neither does defining their XML again while
+they run. A changed policy reaches the running VMs through vm_qos, live and in their
+definition; the run after that changes nothing. Check mode with a new VM and another
+policy changes nothing at all. A VM that cannot be expressed on its host fails naming
+it, and a VM placed on a host without facts is named and skipped.
 
 The guests take a CPU model libvirt calls usable here: host-model and host-passthrough
 guests stop at "failed to set MSR 0x10a" on this nested machine (see
@@ -30,7 +31,8 @@ import shutil
 import subprocess
 import tempfile
 import uuid
-import xml.etree.ElementTree as ElementTree
+
+from xml.etree import ElementTree
 
 import pytest
 
@@ -210,12 +212,14 @@ def test_a_second_run_changes_nothing(first_run, lab, core, tmp_path):
     vms, rc, output = first_run
     assert rc == 0, output
 
-    rc, output = define(core, str(tmp_path), batch(lab, *vms))
+    # And the same XML defined again, running as they are, changes nothing in libvirt either.
+    rc, output = define(core, str(tmp_path), batch(lab, *vms, redefine=True))
 
     assert rc == 0, output
     assert recap(output)['localhost']['changed'] == 0, output
     for vm in vms:
         assert re.search(r'%s +localhost +defined already: apply QoS policy gold, start' % re.escape(vm['name']), output), output
+        assert 'ok: [localhost] => (item=%s)' % vm['name'] in output.split('TASK [Define each VM placed here again, with its XML]')[1]
 
 
 def test_check_mode_changes_nothing_and_says_what_would_change(first_run, lab, core, tmp_path):

@@ -462,8 +462,8 @@ def test_the_volumes_are_those_the_domain_names_in_its_disks_in_order():
     definition = vm(machine='q35', disks=[DISK, dict(DISK, size_gb=20, bus='sata'), dict(DISK, size_gb=3)])
     root = build(definition)
     volumes = domain_volumes(definition, hostvars('milan'), CATALOG)
-    assert [(v['pool'], v['name']) for v in volumes] == [(d.find('source').get('pool'), d.find('source').get('volume'))
-                                                        for d in root.findall('devices/disk')]
+    sources = [d.find('source') for d in root.findall('devices/disk')]
+    assert [(v['pool'], v['name']) for v in volumes] == [(source.get('pool'), source.get('volume')) for source in sources]
     assert [(v['size_gb'], v['format']) for v in volumes] == [(1, 'raw'), (20, 'raw'), (3, 'raw')]
     second = etree.fromstring(volumes[1]['xml'])
     assert (second.findtext('name'), second.find('capacity').get('unit'), second.findtext('capacity')) == ('web01-disk1', 'GiB', '20')
