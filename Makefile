@@ -22,6 +22,12 @@ FQCN := $(NAMESPACE).$(NAME)
 # ansible-playbook, pytest, ansible-lint: a symlink to this tree is enough.
 COLLECTIONS := $(TMP)/collections
 COLLECTION_LINK := $(COLLECTIONS)/ansible_collections/$(NAMESPACE)/$(NAME)
+# The collections galaxy.yml depends on, for ansible-lint and the plays of the tests,
+# taken without Galaxy (CI reaches PyPI and Debian only) from the wheel of the community
+# `ansible` package: hack/collection_deps.py extracts only their directories into
+# $(COLLECTIONS), once per requirement. ansible 12.x ships community.libvirt 2.x.
+COLLECTION_DEPS ?= community.libvirt
+COLLECTION_DEPS_FROM ?= ansible>=12.0,<13
 # ansible-test refuses symlinked collection roots, so it works on a copy.
 ANSIBLE_TEST_ROOT := $(TMP)/ansible-test/ansible_collections/$(NAMESPACE)/$(NAME)
 
@@ -45,7 +51,7 @@ VENV_PY_VERSION = $(shell $(VENV_PY) -c 'import sys; print("%d.%d" % sys.version
 
 TEST_STEPS := deps-test venv libvirtd sanity units integration functional docs-check lint changelog-lint
 
-.PHONY: help deps deps-test venv collections ansible-test-tree libvirtd sanity units \
+.PHONY: help deps deps-test venv collections collection-deps ansible-test-tree libvirtd sanity units \
 	integration postgres venv-core217 functional docs-check lint changelog-lint test demo bench bench-venv clean
 
 help:
@@ -53,6 +59,8 @@ help:
 	@echo "  deps            install missing Debian packages of bindep.txt (run time + compile)"
 	@echo "  deps-test       same, plus the 'test' profile (libvirt daemon, QEMU, OVMF, swtpm)"
 	@echo "  venv            $(VENV) with requirements.txt and tests/requirements.txt"
+	@echo "  collections     $(COLLECTIONS): this tree as $(FQCN), plus collection-deps"
+	@echo "  collection-deps $(COLLECTION_DEPS) from the PyPI wheel of '$(COLLECTION_DEPS_FROM)', without Galaxy"
 	@echo "  libvirtd        start libvirtd (and virtlogd) unless $(LIBVIRT_URI) answers"
 	@echo "  sanity          ansible-test sanity --venv on a copy of the tree"
 	@echo "  units           pytest tests/unit"
@@ -89,9 +97,14 @@ $(VENV_STAMP): requirements.txt tests/requirements.txt
 		-r requirements.txt -r tests/requirements.txt
 	@touch "$@"
 
-collections:
+collections: collection-deps
 	@mkdir -p "$(dir $(COLLECTION_LINK))"
 	@ln -sfn "$(ROOT)" "$(COLLECTION_LINK)"
+
+# Does nothing when the stamp in $(COLLECTIONS) says the same requirement and names.
+collection-deps: venv
+	@mkdir -p "$(COLLECTIONS)"
+	@"$(VENV_PY)" hack/collection_deps.py "$(COLLECTIONS)" "$(TMP)/wheels" '$(COLLECTION_DEPS_FROM)' $(COLLECTION_DEPS)
 
 # Tracked files plus untracked ones that .gitignore does not exclude; a plain copy
 # without git. A fresh `git init` in the copy makes ansible-test list its files: the

@@ -16,7 +16,9 @@ Two steps, as everywhere in policy/:
    (host_devices, or what vm_place recorded for the VM), and the VM's QoS policy in
    libvirt's names (qos.qos_tuning, after qos's checks of its interfaces).
 2. ``build_domain`` writes, one small function per element, as virt-manager's virtinst
-   does: every function only writes down what the plan holds.
+   does: every function only writes down what the plan holds. ``build_volume`` writes
+   the storage volume of a disk from the same plan (the ``vm_domain_volumes`` filter),
+   so the volumes a role creates are those the domain names.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -69,6 +71,10 @@ STATELESS_FIRMWARE = ('sev-snp', 'tdx')
 DISK_PREFIXES = {'virtio': 'vd', 'scsi': 'sd', 'sata': 'sd', 'usb': 'sd', 'ide': 'hd', 'fdc': 'fd', 'xen': 'xvd'}
 # The volume formats libvirt's storage drivers create and QEMU reads as a driver type.
 VOLUME_FORMATS = ('raw', 'qcow2', 'qed', 'vmdk', 'vdi', 'vpc', 'vhdx', 'cloop', 'dmg', 'bochs', 'iso')
+# The pool types whose volumes are files, where an <allocation> of 0 makes a sparse file
+# that takes room as the guest writes. Elsewhere libvirt allocates the capacity in full:
+# an allocation below it would mean something else (a thin snapshot on LVM).
+SPARSE_POOL_TYPES = ('dir', 'fs', 'netfs')
 # QEMU's OUI: libvirt gives guests MAC addresses under it too.
 MAC_PREFIX = '52:54:00'
 # Stable UUIDs: the same VM name always gives the same domain UUID, so that defining it
@@ -90,7 +96,7 @@ class BuildError(InputError):
 class Plan(object):
     """Everything the writers read: the resolved VM and what the host's facts decide."""
 
-    __slots__ = ('vm', 'host', 'view', 'arch', 'machine', 'domcaps', 'emulator', 'disks', 'vfs', 'pci', 'nodes',
+    __slots__ = ('vm', 'host', 'view', 'arch', 'machine', 'domcaps', 'emulator', 'disks', 'pool_types', 'vfs', 'pci', 'nodes',
                  'topology', 'pinned', 'qos', 'tpm_model', 'cbitpos', 'reduced_phys_bits', 'gic_version')
 
 
@@ -270,7 +276,7 @@ def _plan_disks(found, facts):
     pools = dict((p['name'], p) for p in as_list(dig(facts, 'storage_info', 'pools')) if isinstance(p, dict) and isinstance(p.get('name'), str))
     formats = dict((t.get('type'), t.get('default_volume_format')) for t in as_list(dig(facts, 'storage_info', 'pool_types'))
                    if isinstance(t, dict))
-    used, found.disks = {}, []
+    used, found.disks, found.pool_types = {}, [], {}
     for index, disk in enumerate(found.vm['disks']):
         field = 'disks[%d]' % index
         pool = disk['pool']
@@ -287,7 +293,8 @@ def _plan_disks(found, facts):
                         % (disk['bus'], ', '.join(sorted(DISK_PREFIXES))))
         number = used.get(prefix, 0)
         used[prefix] = number + 1
-        volume_format = formats.get((pools.get(pool) or {}).get('type'))
+        found.pool_types[pool] = (pools.get(pool) or {}).get('type')
+        volume_format = formats.get(found.pool_types[pool])
         found.disks.append((pool, '%s-disk%d' % (found.vm['name'], index), volume_format if volume_format in VOLUME_FORMATS else None,
                             disk['bus'], prefix + _disk_letters(number)))
 
@@ -681,10 +688,22 @@ def build_domain(found):
     return root
 
 
-def _need_lxml():
+def _need_lxml(what='vm_domain_xml'):
     if etree is None:
-        raise ImportError('vm_domain_xml needs the Python package lxml on the controller: pip install lxml '
-                          '(or the python3-lxml package)')
+        raise ImportError('%s needs the Python package lxml on the controller: pip install lxml '
+                          '(or the python3-lxml package)' % what)
+
+
+def _written(found, build, *args):
+    """The XML text of the element ``build(found, *args)`` returns."""
+    try:
+        root = build(found, *args)
+    except ValueError as exc:
+        # lxml refuses what XML cannot hold: control characters in a name the VM or the
+        # facts give (a network or pool name, a CPU model), NUL bytes.
+        raise BuildError("vm '%s': a value cannot be written in XML (%s); look for control characters in the names the VM "
+                         "and the host's facts give (networks, pools, cpu.model)" % (found.vm['name'], exc))
+    return etree.tostring(root, pretty_print=True, encoding='unicode')
 
 
 def domain_xml(vm, host, catalog=None, placement=None, host_name=None):
@@ -692,12 +711,32 @@ def domain_xml(vm, host, catalog=None, placement=None, host_name=None):
     field that cannot be expressed, InputError for arguments of the wrong shape, and
     ImportError without lxml."""
     _need_lxml()
+    return _written(plan(vm, host, catalog, placement, host_name), build_domain)
+
+
+def build_volume(found, index):
+    """The ``<volume>`` element (virStorageVolCreateXML) of the VM's disk ``index``."""
+    pool, name, volume_format = found.disks[index][:3]
+    root = etree.Element('volume')
+    _sub(root, 'name', name)
+    # The VM's GB are those of the facts' capacity_gb and of placement: GiB.
+    _sub(root, 'capacity', found.vm['disks'][index]['size_gb'], unit='GiB')
+    if found.pool_types.get(pool) in SPARSE_POOL_TYPES:
+        _sub(root, 'allocation', 0)
+    # libvirt's storagevol schema wants a <target>, empty when libvirt picks the format.
+    target = _sub(root, 'target')
+    if volume_format:
+        _sub(target, 'format', type=volume_format)
+    return root
+
+
+def domain_volumes(vm, host, catalog=None, placement=None, host_name=None):
+    """The storage volumes the domain of ``vm`` on ``host`` reads its disks from, in the
+    order of its disks: ``[{'pool', 'name', 'size_gb', 'format', 'xml'}]``, ``name`` as
+    domain_xml writes it (``<vm>-disk<N>``) and ``xml`` the volume's definition. The VM is
+    checked as domain_xml checks it, and raises the same."""
+    _need_lxml('vm_domain_volumes')
     found = plan(vm, host, catalog, placement, host_name)
-    try:
-        root = build_domain(found)
-    except ValueError as exc:
-        # lxml refuses what XML cannot hold: control characters in a name the VM or the
-        # facts give (a network or pool name, a CPU model), NUL bytes.
-        raise BuildError("vm '%s': a value cannot be written in XML (%s); look for control characters in the names the VM "
-                         "and the host's facts give (networks, pools, cpu.model)" % (found.vm['name'], exc))
-    return etree.tostring(root, pretty_print=True, encoding='unicode')
+    return [{'pool': disk[0], 'name': disk[1], 'size_gb': found.vm['disks'][index]['size_gb'], 'format': disk[2],
+             'xml': _written(found, build_volume, index)}
+            for index, disk in enumerate(found.disks)]

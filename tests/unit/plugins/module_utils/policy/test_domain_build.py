@@ -18,12 +18,12 @@ import pytest
 from lxml import etree
 
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.policy import domain_build
-from ansible_collections.virtumancer.hostcaps.plugins.module_utils.policy.domain_build import BuildError, domain_xml
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.policy.domain_build import BuildError, domain_volumes, domain_xml
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.policy.placement import place_vms
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.policy.qos import qos_tuning
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.policy.vm_validate import InputError
 from ansible_collections.virtumancer.hostcaps.tests.unit.domain_xml_table import (
-    CATALOG, DISK, NETWORK, POOL, TABLE, host_facts, hostvars, sriov_facts,
+    CATALOG, DISK, NETWORK, POOL, TABLE, host_facts, hostvars, pool, sriov_facts,
 )
 
 VALIDATOR = shutil.which('virt-xml-validate')
@@ -56,10 +56,10 @@ def _schema_knows(launch_type):
         return '<value>%s</value>' % launch_type in handle.read()
 
 
-def validate(xml_text, tmp_path):
-    path = tmp_path / 'domain.xml'
+def validate(xml_text, tmp_path, schema='domain'):
+    path = tmp_path / ('%s.xml' % schema)
     path.write_text(xml_text)
-    result = subprocess.run([VALIDATOR, str(path), 'domain'], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    result = subprocess.run([VALIDATOR, str(path), schema], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             universal_newlines=True, check=False)
     assert result.returncode == 0, result.stdout + xml_text
 
@@ -446,6 +446,63 @@ def test_without_lxml_the_message_says_what_to_install(monkeypatch):
     with pytest.raises(ImportError) as err:
         domain_xml(vm(), hostvars('milan'))
     assert 'needs the Python package lxml on the controller' in str(err.value)
+
+
+# -- the volumes of the disks ----------------------------------------------------------
+
+
+def _with_pools(kind, *more):
+    """hostvars of ``kind`` with the storage pools ``more`` (pool dicts) besides the table's."""
+    found = copy.deepcopy(hostvars(kind))
+    found['ansible_facts']['libvirt_host_caps']['storage_info']['pools'].extend(more)
+    return found
+
+
+def test_the_volumes_are_those_the_domain_names_in_its_disks_in_order():
+    definition = vm(machine='q35', disks=[DISK, dict(DISK, size_gb=20, bus='sata'), dict(DISK, size_gb=3)])
+    root = build(definition)
+    volumes = domain_volumes(definition, hostvars('milan'), CATALOG)
+    sources = [d.find('source') for d in root.findall('devices/disk')]
+    assert [(v['pool'], v['name']) for v in volumes] == [(source.get('pool'), source.get('volume')) for source in sources]
+    assert [(v['size_gb'], v['format']) for v in volumes] == [(1, 'raw'), (20, 'raw'), (3, 'raw')]
+    second = etree.fromstring(volumes[1]['xml'])
+    assert (second.findtext('name'), second.find('capacity').get('unit'), second.findtext('capacity')) == ('web01-disk1', 'GiB', '20')
+    assert second.find('target/format').get('type') == 'raw'
+
+
+def test_a_volume_of_a_directory_pool_is_sparse_and_one_of_lvm_is_allocated_in_full():
+    host = _with_pools('milan', dict(pool('vg0'), type='logical'))
+    volumes = domain_volumes(vm(disks=[DISK, {'size_gb': 8, 'pool': 'vg0'}]), host, CATALOG)
+    sparse, full = [etree.fromstring(v['xml']) for v in volumes]
+    assert sparse.findtext('allocation') == '0'
+    # No default format for logical pools in the facts: libvirt chooses.
+    assert full.find('allocation') is None and full.find('target/format') is None and volumes[1]['format'] is None
+
+
+def test_a_vm_given_only_disk_gb_has_one_volume_of_that_size_in_the_default_pool():
+    host = _with_pools('milan', pool('default'))
+    definition = {'name': 'db01', 'resource_class': 'nfv.small', 'sriov_vfs': 0, 'disk_gb': 40}
+    catalog = dict(CATALOG, resource_classes=[dict(CATALOG['resource_classes'][0], resources={})])
+    assert [(v['pool'], v['name'], v['size_gb']) for v in domain_volumes(definition, host, catalog)] == [('default', 'db01-disk0', 40)]
+    assert [(v['pool'], v['size_gb']) for v in domain_volumes(dict(definition, disk_gb=None), host, catalog)] == [('default', 1)]
+
+
+def test_a_vm_without_disks_has_no_volumes():
+    assert domain_volumes(vm(disks=[]), hostvars('milan'), CATALOG) == []
+
+
+@pytest.mark.skipif(VALIDATOR is None, reason='virt-xml-validate is not installed (Debian: libvirt-clients; bindep.txt test profile)')
+def test_every_volume_passes_libvirts_schema(tmp_path):
+    host = _with_pools('milan', dict(pool('vg0'), type='logical'))
+    for volume in domain_volumes(vm(disks=[DISK, {'size_gb': 8, 'pool': 'vg0'}]), host, CATALOG):
+        validate(volume['xml'], tmp_path, 'storagevol')
+
+
+def test_the_volumes_of_a_vm_that_cannot_be_written_are_the_same_error():
+    definition = vm(machine='q35', firmware='efi', secure_boot=True)
+    with pytest.raises(BuildError) as err:
+        domain_volumes(definition, hostvars('no-uefi'), CATALOG)
+    assert str(err.value) == error(definition, 'no-uefi')
 
 
 def _address(element):
