@@ -29,6 +29,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import functools
 import json
 import os
 import shutil
@@ -146,16 +147,18 @@ def start_fleet(ansible_playbook):
     return dict(line.split('=', 1) for line in result.stdout.splitlines() if '=' in line)
 
 
-@pytest.fixture(scope='session')
+@functools.lru_cache(maxsize=None)
 def fleet_settings():
+    """The fleet's settings, starting it once per test session."""
     return start_fleet(os.path.join(REPO_ROOT, '.venv', 'bin', 'ansible-playbook'))
 
 
-@pytest.fixture(scope='module')
-def fleet(fleet_settings, tmp_path_factory):
-    """The fleet, with node XMLs of its own for the test module."""
+def new_fleet(tmp_path_factory):
+    """The fleet, with node XMLs of its own (for a module-scoped fixture of a test file:
+    ``return new_fleet(tmp_path_factory)``)."""
+    settings = fleet_settings()
     node_dir = str(tmp_path_factory.mktemp('fleet-nodes'))
     for name in os.listdir(NODE_DIR):
         if name.endswith('.xml'):
             shutil.copy(os.path.join(NODE_DIR, name), node_dir)
-    return Fleet(fleet_settings, node_dir)
+    return Fleet(settings, node_dir)

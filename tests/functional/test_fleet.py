@@ -14,16 +14,14 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import calendar
-import json
 import os
 import re
 import time
 
 import pytest
 
-from conftest import CORES, Ansible, Backend, Core, REPO_ROOT, flat
-from fleet import DOWN, GONE, HOSTS, REACHABLE, SIMULATED, Fleet, fleet, fleet_settings  # noqa: F401  (fixtures)
+from conftest import CORES, Ansible, Backend, Core, REPO_ROOT
+from fleet import DOWN, GONE, HOSTS, REACHABLE, SIMULATED, Fleet, new_fleet
 
 CACHE = 'virtumancer.hostcaps.factdb'
 CAPS_TASK = 'discover : Discover libvirt host capabilities]'
@@ -95,12 +93,10 @@ class Chain:
     def snapshot(self):
         return self.store.snapshot()
 
-    def diff(self, host):
-        store = self.store.open_store(create=False)
-        try:
-            return [entry['version'] for entry in store.versions(host)]
-        finally:
-            store.close()
+
+@pytest.fixture(scope='module')
+def fleet(tmp_path_factory):
+    return new_fleet(tmp_path_factory)
 
 
 @pytest.fixture(scope='module')

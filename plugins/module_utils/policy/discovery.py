@@ -15,6 +15,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import datetime
+import math
 import re
 
 UNITS = {'s': 1, 'm': 60, 'h': 3600, 'd': 86400, 'w': 604800}
@@ -47,7 +48,7 @@ def parse_max_age(value, name='hostcaps_max_age'):
     else:
         raise MaxAgeError('%s: expected seconds or a duration such as 1d, 12h or 30m, got a %s'
                           % (name, type(value).__name__))
-    if seconds < 0 or seconds != seconds:
+    if math.isnan(seconds) or seconds < 0:
         raise MaxAgeError('%s: %r is negative; write 0 to discover every host on every run' % (name, value))
     if seconds > 100 * 365 * 86400:
         raise MaxAgeError('%s: %r is more than a hundred years' % (name, value))
