@@ -166,11 +166,20 @@ def _short(text, limit=40):
     return text if len(text) <= limit else text[:limit - 3] + '...'
 
 
+def _driver(parts):
+    return (parts['scheme'] or '').partition('+')[0]
+
+
+def is_test_driver(uri):
+    """Whether ``uri`` opens libvirt's test driver (``test:///default``, ``test:///path.xml``),
+    whose host is simulated: nothing of the machine running it describes that host."""
+    return _driver(split_uri(uri)) == 'test'
+
+
 def reads_local_sysfs(uri):
     """sysfs describes this machine: only for a local URI of a real hypervisor driver."""
     parts = split_uri(uri)
-    driver = (parts['scheme'] or '').partition('+')[0]
-    return (parts['host'] or '').lower() in ('', 'localhost') and driver != 'test'
+    return (parts['host'] or '').lower() in ('', 'localhost') and _driver(parts) != 'test'
 
 
 def _silence(dummy_ctx, dummy_err):

@@ -26,7 +26,7 @@ from ansible_collections.virtumancer.hostcaps.plugins.module_utils.discovery.cpu
     model_definition_xml, parse_cpu_definition,
 )
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.discovery.libvirt_conn import (
-    error_code, libvirt_message, reads_local_sysfs, safe_uri,
+    error_code, is_test_driver, libvirt_message, reads_local_sysfs, safe_uri,
 )
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.host_facts import (
     FactSources, SourceUnavailable, primary_domain_capabilities,
@@ -270,5 +270,11 @@ def live_sources(conn, uri, sysfs_root='/sys', probes=None, read_only=True, proc
     else:
         for name in ('ksm', 'iommu_groups', 'kvm_nested', 'dev_kvm'):
             unavailable[name] = 'sysfs is read only when the URI is local to a real hypervisor (%s is not)' % safe_uri(uri)
+    if is_test_driver(uri):
+        # The test driver answers virConnectGetHostname with gethostname() of the machine
+        # the module runs on: a simulated host would carry that machine's name.
+        del fetchers['hostname']
+        unavailable['hostname'] = ("libvirt's test driver names the machine it runs on, not the simulated host "
+                                   "(%s)" % safe_uri(uri))
     src = FactSources(fetchers, unavailable)
     return src

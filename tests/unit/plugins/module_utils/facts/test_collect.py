@@ -5,12 +5,15 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import socket
+
 import pytest
 
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.discovery.capabilities import parse_capabilities
-from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.collect import default_probes, resolve_probes
-from ansible_collections.virtumancer.hostcaps.plugins.module_utils.discovery.libvirt_conn import reads_local_sysfs, safe_uri
-from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.host_facts import SUBSETS
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.discovery import libvirt_conn
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.collect import default_probes, live_sources, resolve_probes
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.discovery.libvirt_conn import is_test_driver, reads_local_sysfs, safe_uri
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.host_facts import SUBSETS, build_facts
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.discovery.subsets import SubsetError, resolve_subsets
 
 
@@ -75,3 +78,29 @@ def test_gather_subset_grammar(requested, expected):
 def test_unknown_subset_names_the_choices():
     with pytest.raises(SubsetError, match="unknown subset 'cpus'; use all, host, cpu"):
         resolve_subsets(['cpus'], SUBSETS)
+
+
+@pytest.mark.parametrize('uri, simulated', [
+    ('test:///default', True), ('test:///srv/fleet/node-a.xml', True), ('test+tcp://hv1/default', True),
+    ('qemu:///system', False), ('qemu+ssh://hv1/system', False), ('hv1', False),
+])
+def test_the_test_driver_is_told_apart(uri, simulated):
+    assert is_test_driver(uri) is simulated
+
+
+@pytest.mark.skipif(not libvirt_conn.HAS_LIBVIRT, reason='libvirt-python is not installed')
+def test_a_test_driver_host_does_not_take_this_machines_host_name():
+    # libvirt's test driver answers virConnectGetHostname with this machine's name.
+    conn = libvirt_conn.connect('test:///default')
+    try:
+        assert conn.getHostname() == socket.gethostname()
+        src = live_sources(conn, 'test:///default')
+        facts = build_facts(src, uri='test:///default')
+    finally:
+        conn.close()
+    assert facts['host_info']['hostname'] is None
+    assert {'category': 'host_info', 'severity': 'error',
+            'message': "hostname: libvirt's test driver names the machine it runs on, not the simulated host "
+                       "(test:///default)"} in facts['errors']
+    # What the simulated host does describe is still read from the driver.
+    assert facts['host_info']['online_cpus'] == 16 and facts['host_info']['hypervisor'] == 'TEST'
