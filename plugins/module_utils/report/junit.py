@@ -56,7 +56,7 @@ def _value(value):
 
 
 def junit_xml(document, name='hostcaps compliance'):
-    """The JUnit XML text (UTF-8 declaration included) of ``document``."""
+    """The JUnit XML text of ``document``, with its XML declaration (UTF-8)."""
     if not HAS_JUNITPARSER:
         raise ImportError('the JUnit output needs the Python library junitparser on the controller: pip install '
                           "'junitparser>=3.1' (%s)" % JUNITPARSER_IMPORT_ERROR)
@@ -96,4 +96,4 @@ def junit_xml(document, name='hostcaps compliance'):
         totals = [total + count for total, count in zip(totals, counts)]
     root.tests, root.failures, root.errors, root.skipped = totals
     root.time = 0.0
-    return root.tostring().decode('utf-8')
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + root.tostring().decode('utf-8') + '\n'
