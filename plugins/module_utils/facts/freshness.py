@@ -55,7 +55,7 @@ def format_age(seconds):
             seconds %= size
         if len(parts) == 2:
             break
-    return ' '.join(part for part in parts if not part.startswith('0') or len(parts) == 1)
+    return ' '.join(parts)
 
 
 def parse_time(value, name='now'):
