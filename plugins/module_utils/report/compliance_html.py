@@ -38,17 +38,26 @@ VERDICT_CHOICES = [('fail', 'fail'), ('error', 'error'), ('waived', 'waived'), (
 TEXT_LIMIT = 2000
 
 STYLE = '''
-#matrix td.cell { text-align: center; cursor: pointer; white-space: nowrap; font-size: .85em; }
-#matrix td.cell.sev-critical { font-weight: 700; outline: 2px solid var(--fail); outline-offset: -2px; }
-#matrix td.cell.verdict-error { font-style: italic; }
-#matrix td.cell.selected { box-shadow: inset 0 0 0 3px var(--ink); }
+#matrix td.cell, #matrix td[class^="c-"] { text-align: center; cursor: pointer; white-space: nowrap; font-size: .85em; }
+#matrix td.selected { box-shadow: inset 0 0 0 3px var(--ink); }
+#matrix tbody tr { content-visibility: auto; contain-intrinsic-size: auto 1.9rem; }
 #matrix th.rule { writing-mode: vertical-rl; transform: rotate(180deg); max-height: 14rem; font-weight: 600; }
 #matrix th.rule.sev-warning, #matrix th.rule.sev-info { color: var(--warn); }
 #matrix th.rule.sev-error, #matrix th.rule.sev-critical { color: var(--fail); }
 #matrix td.host { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; white-space: nowrap; }
 .legend span { display: inline-block; padding: .1rem .5rem; border-radius: .25rem; margin-right: .25rem; }
 .detail dt { font-weight: 600; } .detail dd { margin: 0 0 .4rem 0; }
-'''
+''' + ''.join(
+    # One class per cell, c-<verdict>-<severity>: 41,000 cells parse and style faster with one.
+    '#matrix td.c-%s-%s { color: var(--%s); background: var(--%s-bg);%s }\n' % (
+        verdict, severity, colour, colour,
+        (' font-weight: 700; outline: 2px solid var(--fail); outline-offset: -2px;' if severity == 'critical' and verdict in ('fail', 'error') else '')
+        + (' font-style: italic;' if verdict == 'error' else ''))
+    for verdict, base in (('pass', 'pass'), ('fail', 'fail'), ('error', 'fail'), ('waived', 'waived'), ('not_applicable', 'na'),
+                          ('skipped', 'na'))
+    for severity in ('info', 'warning', 'error', 'critical')
+    for colour in ['warn' if base == 'fail' and severity in ('info', 'warning') else base])
+
 
 # Shows the evidence of a clicked cell; every value is set as text, never as markup.
 SCRIPT = '''
@@ -80,12 +89,8 @@ SCRIPT = '''
     panel.hidden = false;
   }
   table.tBodies[0].addEventListener("click", function (event) {
-    var cell = event.target.closest("td.cell");
-    if (cell) { show(cell); }
-  });
-  table.tBodies[0].addEventListener("keydown", function (event) {
-    var cell = event.target.closest("td.cell");
-    if (cell && event.key === "Enter") { show(cell); }
+    var cell = event.target.closest("td");
+    if (cell && cell.cellIndex >= 2) { show(cell); }
   });
 }());
 '''
@@ -116,11 +121,7 @@ def _detail(result):
 
 
 def _cell_class(result):
-    verdict, severity = result['verdict'], result['severity']
-    text, css = CELLS[verdict]
-    if verdict in ('fail', 'error') and severity in ('info', 'warning'):
-        css = 'warn'
-    return text, '%s verdict-%s sev-%s' % (css, verdict, severity)
+    return CELLS[result['verdict']][0], 'c-%s-%s' % (result['verdict'], result['severity'])
 
 
 def compliance_html(document):
@@ -164,7 +165,7 @@ def compliance_html(document):
             if result['verdict'] in ('fail', 'error'):
                 violations += 1
             text, css = _cell_class(result)
-            parts.append(u'<td class="cell %s" tabindex="0">%s</td>' % (css, text))
+            parts.append(u'<td class="%s">%s</td>' % (css, text))
         rows.append(u'<tr data-h="%d" data-verdicts="%s"><td class="host">%s</td><td class="num">%d</td>%s</tr>' % (
             h, u' '.join(sorted(verdicts)), esc(xml_safe(host, 1024)), violations, u''.join(parts)))
 
