@@ -80,7 +80,8 @@ SCRIPT = '''
     selected = cell;
     cell.classList.add("selected");
     field("host", data.hosts[host]);
-    field("rule", data.rules[rule].name + " (" + data.rules[rule].severity + "): " + data.rules[rule].description);
+    field("rule", data.rules[rule].name + " (" + data.rules[rule].severity + ")" +
+          (data.rules[rule].description ? ": " + data.rules[rule].description : ""));
     field("verdict", detail[0]);
     field("path", detail[3] === null ? "" : detail[3]);
     field("value", detail[3] === null ? "" : detail[4]);
