@@ -23,7 +23,6 @@ import re
 
 from collections.abc import Mapping
 
-from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.facts_input import dig
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.freshness import (
     UTC, collected_time, format_age, parse_max_age, parse_time,
 )

@@ -109,8 +109,8 @@ def _waiver_text(waiver):
         return None
     hosts = waiver.get('host')
     hosts = ', '.join(hosts) if isinstance(hosts, list) else hosts
-    return '%s %s (hosts %s, rule %s): %s' % ('expired on' if waiver.get('expired') else 'waived until', waiver.get('expires'),
-                                             hosts, waiver.get('rule'), waiver.get('reason'))
+    state = 'expired on' if waiver.get('expired') else 'waived until'
+    return '%s %s (hosts %s, rule %s): %s' % (state, waiver.get('expires'), hosts, waiver.get('rule'), waiver.get('reason'))
 
 
 def _detail(result):

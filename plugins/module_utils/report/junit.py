@@ -42,8 +42,8 @@ def _detail(result):
         lines.append('value: %s' % _value(found.get('value')))
     waiver = result.get('waiver')
     if waiver:
-        lines.append('waiver: %s until %s%s: %s' % (waiver.get('host'), waiver.get('expires'),
-                                                   ' (expired)' if waiver.get('expired') else '', waiver.get('reason')))
+        expired = ' (expired)' if waiver.get('expired') else ''
+        lines.append('waiver: %s until %s%s: %s' % (waiver.get('host'), waiver.get('expires'), expired, waiver.get('reason')))
     lines.append('message: %s' % result['message'])
     return '\n'.join(lines)
 
