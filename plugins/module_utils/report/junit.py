@@ -68,7 +68,8 @@ def junit_xml(document, name='hostcaps compliance'):
     for rule in document['rules']:
         results = by_rule.get(rule['name'], [])
         suite = junitparser.TestSuite(xml_safe(rule['name'], NAME_LIMIT))
-        suite.timestamp = document.get('generated_at')
+        if document.get('generated_at'):
+            suite.timestamp = xml_safe(document['generated_at'], 64)
         classname = xml_safe(CLASSNAME_PREFIX + rule['name'], NAME_LIMIT)
         cases, counts = [], [len(results), 0, 0, 0]
         for result in results:
