@@ -113,7 +113,7 @@ def _browser_load(path):
     try:
         times = sorted(browser.open(path) for dummy in range(3))
         errors = browser.console_errors()
-        cells = browser.run('return document.querySelectorAll("#matrix td.cell").length')
+        cells = browser.run('return document.querySelectorAll("#matrix tbody td[class^=c-]").length')
         return (times[1], errors, cells), None
     finally:
         browser.driver.quit()

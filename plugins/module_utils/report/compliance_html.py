@@ -33,12 +33,15 @@ CELLS = {
     'not_applicable': ('n/a', 'na'),
     'skipped': ('skipped', 'na'),
 }
+# The class of a cell, c-<verdict><severity> in one letter each: short, for 41,000 cells.
+VERDICT_CODES = {'pass': 'p', 'fail': 'f', 'error': 'e', 'waived': 'w', 'not_applicable': 'n', 'skipped': 's'}
+SEVERITY_CODES = {'info': 'i', 'warning': 'w', 'error': 'e', 'critical': 'c'}
 VERDICT_CHOICES = [('fail', 'fail'), ('error', 'error'), ('waived', 'waived'), ('pass', 'pass'),
                    ('not_applicable', 'not applicable'), ('skipped', 'skipped')]
 TEXT_LIMIT = 2000
 
 STYLE = '''
-#matrix td.cell, #matrix td[class^="c-"] { text-align: center; cursor: pointer; white-space: nowrap; font-size: .85em; }
+#matrix td[class^="c-"] { text-align: center; cursor: pointer; white-space: nowrap; font-size: .85em; }
 #matrix td.selected { box-shadow: inset 0 0 0 3px var(--ink); }
 #matrix tbody tr { content-visibility: auto; contain-intrinsic-size: auto 1.9rem; }
 #matrix th.rule { writing-mode: vertical-rl; transform: rotate(180deg); max-height: 14rem; font-weight: 600; }
@@ -48,9 +51,9 @@ STYLE = '''
 .legend span { display: inline-block; padding: .1rem .5rem; border-radius: .25rem; margin-right: .25rem; }
 .detail dt { font-weight: 600; } .detail dd { margin: 0 0 .4rem 0; }
 ''' + ''.join(
-    # One class per cell, c-<verdict>-<severity>: 41,000 cells parse and style faster with one.
-    '#matrix td.c-%s-%s { color: var(--%s); background: var(--%s-bg);%s }\n' % (
-        verdict, severity, colour, colour,
+    # One class per cell: 41,000 cells parse and style faster with one.
+    '#matrix td.c-%s%s { color: var(--%s); background: var(--%s-bg);%s }\n' % (
+        VERDICT_CODES[verdict], SEVERITY_CODES[severity], colour, colour,
         (' font-weight: 700; outline: 2px solid var(--fail); outline-offset: -2px;' if severity == 'critical' and verdict in ('fail', 'error') else '')
         + (' font-style: italic;' if verdict == 'error' else ''))
     for verdict, base in (('pass', 'pass'), ('fail', 'fail'), ('error', 'fail'), ('waived', 'waived'), ('not_applicable', 'na'),
@@ -122,7 +125,7 @@ def _detail(result):
 
 
 def _cell_class(result):
-    return CELLS[result['verdict']][0], 'c-%s-%s' % (result['verdict'], result['severity'])
+    return CELLS[result['verdict']][0], 'c-%s%s' % (VERDICT_CODES[result['verdict']], SEVERITY_CODES[result['severity']])
 
 
 def compliance_html(document):
