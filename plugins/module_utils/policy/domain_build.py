@@ -266,8 +266,10 @@ def _plan_firmware_and_security(found):
             raise _fail(found, 'memory_encryption', 'gives no SEV cbitpos and reducedPhysBits in its domain capabilities of %s '
                         '(features.sev), which the guest needs; gather its facts again live with libvirt_host_caps'
                         % found.machine)
+    # A value of another shape than libvirt's element (a hand-edited or damaged cache) is no GIC.
     gic = dig(domcaps, 'features', 'gic')
-    versions = [v for v in (gic or {}).get('version') or () if isinstance(v, str) and v.isdigit()]
+    gic = gic if isinstance(gic, Mapping) else {}
+    versions = [v for v in as_list(gic.get('version')) if isinstance(v, str) and v.isdigit()]
     found.gic_version = max(versions, key=int) if gic and gic.get('supported') and versions else None
 
 

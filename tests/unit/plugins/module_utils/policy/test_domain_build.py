@@ -178,6 +178,21 @@ def test_launch_security_carries_the_hosts_cbitpos_and_the_documented_policy(kin
         assert launch.findtext('reducedPhysBits') == '1'
 
 
+@pytest.mark.parametrize('feature,value', [('sev', True), ('sev', ['47']), ('gic', True), ('gic', 'supported')])
+def test_a_domain_capability_feature_of_another_shape_is_unknown_not_a_crash(feature, value):
+    """A damaged cache can hold a scalar where libvirt's element was: the host is refused
+    naming the SEV value, and a GIC is simply not written."""
+    host = copy.deepcopy(hostvars('sev'))
+    for domcaps in host['ansible_facts']['libvirt_host_caps']['domain_capabilities']:
+        domcaps.setdefault('features', {})[feature] = value
+    definition = vm(machine='q35', firmware='efi', memory_encryption='sev') if feature == 'sev' else vm()
+    if feature == 'sev':
+        with pytest.raises(BuildError, match=r'features\.sev is a (boolean|list), expected a mapping'):
+            domain_xml(definition, host, CATALOG)
+    else:
+        assert etree.fromstring(domain_xml(definition, host, CATALOG)).find('features/gic') is None
+
+
 def test_an_encrypted_guest_has_virtio_through_the_iommu_and_no_balloon():
     root = build(vm(machine='q35', firmware='efi', memory_encryption='sev', disks=[DISK, dict(DISK, bus='scsi')]), 'sev')
     assert root.find('devices/disk/driver').get('iommu') == 'on'
