@@ -162,6 +162,24 @@ def test_the_json_holds_every_result_with_its_evidence(first_run):
     assert document['summary']['blocking'] >= 2
 
 
+def test_the_html_matrix_agrees_with_the_json(first_run):
+    runner, store, out, rc, output = first_run
+    from lxml import html
+    with open(os.path.join(out, 'compliance.json')) as handle:
+        document = json.load(handle)
+    page = html.parse(os.path.join(out, 'compliance.html')).getroot()
+
+    data = json.loads(page.get_element_by_id('compliance-data').text)
+    assert data['hosts'] == HOSTS and [rule['name'] for rule in data['rules']] == RULES
+    rows = dict((int(row.get('data-h')), row.findall('td')) for row in page.get_element_by_id('matrix').find('tbody'))
+    for result in document['results']:
+        h, r = HOSTS.index(result['host']), RULES.index(result['rule'])
+        verdict, severity, message, path, value, waiver = data['details'][data['matrix'][h][r]]
+        assert (verdict, severity, message) == (result['verdict'], result['severity'], result['message'])
+        assert path == (result['evidence'] or {}).get('path')
+        assert rows[h][0].text == result['host'] and rows[h][2 + r].get('class').startswith('c-' + verdict[0])
+
+
 def test_the_junit_file_has_one_testcase_per_host_and_rule(first_run):
     runner, store, out, rc, output = first_run
     import junitparser
