@@ -134,6 +134,14 @@ def _check_filters(results):
         entry['machine'] for entry in facts['domain_capabilities']
         if entry['arch'] == facts['host_info']['arch'] and entry['virttype'] == 'kvm' and entry['default_machine']][0]
 
+    # compliance_evaluate and compliance_report: a host without facts fails facts_fresh and
+    # skips the rest; a JMESPath rule and applies_to see the facts as plain JSON types.
+    verdicts = dict(((r['host'], r['rule']), r['verdict']) for r in results['compliance']['results'])
+    assert verdicts == {('ghost', 'facts_fresh'): 'fail', ('ghost', 'kvm'): 'skipped', ('ghost', 'x86_kvm'): 'skipped',
+                        ('ghost', 'libvirt'): 'skipped', ('hv1', 'facts_fresh'): 'pass', ('hv1', 'kvm'): 'pass',
+                        ('hv1', 'x86_kvm'): 'pass', ('hv1', 'libvirt'): 'pass'}
+    assert len(ElementTree.fromstring(results['compliance_junit'].encode('utf-8')).findall('testsuite/testcase')) == 8
+
     # sriov_from_xml: every PCI node device is read, none is lost.
     from_xml = results['sriov_from_xml']
     assert from_xml['errors'] == [] and int(results['nodedev_count']) > 0
