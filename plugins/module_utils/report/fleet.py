@@ -279,7 +279,7 @@ def build_fleet(hosts, drift=None, drift_since=None, max_age=None, now=None, cus
     try:
         items = [{'name': name, 'query': query} for name, query in normalize_custom_traits(custom_traits)]
     except ValueError as exc:
-        raise ReportInputError(str(exc))
+        raise ReportInputError('hardware_traits: %s' % exc)
     entries, functions, devices = [], [], []
     for name in sorted(hosts, key=str):
         entry, own_functions, own_devices = _read(str(name), hosts[name], items, now, max_age)

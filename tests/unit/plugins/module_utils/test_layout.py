@@ -2,7 +2,8 @@
 # Copyright: virtumancer.hostcaps contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """module_utils is grouped by stage, and imports point one way:
-discovery <- facts <- policy, with the store on its own."""
+discovery <- facts <- policy, with the store on its own, and the report writers
+reading all but discovery."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -15,13 +16,14 @@ import pytest
 
 MODULE_UTILS = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', '..', '..', 'plugins', 'module_utils')
 PREFIX = 'ansible_collections.virtumancer.hostcaps.plugins.module_utils.'
-STAGES = ('discovery', 'facts', 'store', 'policy')
+STAGES = ('discovery', 'facts', 'store', 'policy', 'report')
 # What each stage may import from the collection's module_utils.
 ALLOWED = {
     'discovery': {'discovery'},
     'facts': {'discovery', 'facts'},
     'store': {'store'},
     'policy': {'facts', 'policy'},
+    'report': {'facts', 'policy', 'store', 'report'},
 }
 
 
@@ -49,7 +51,7 @@ def _imported_stages(path):
 
 def test_every_module_util_belongs_to_a_stage():
     loose = [name for name in os.listdir(MODULE_UTILS) if name.endswith('.py')]
-    assert loose == [], 'module_utils files outside discovery/, facts/, store/, policy/: %s' % loose
+    assert loose == [], 'module_utils files outside discovery/, facts/, store/, policy/, report/: %s' % loose
     assert sorted(d for d in os.listdir(MODULE_UTILS) if not d.startswith('__')) == sorted(STAGES)
 
 
