@@ -48,6 +48,7 @@ STYLE = '''
 td.path { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: .85em; }
 td.op-added { color: var(--pass); } td.op-removed { color: var(--fail); } td.op-changed { color: var(--warn); }
 nav a { margin-right: 1rem; }
+.scroll { content-visibility: auto; contain-intrinsic-size: auto 30rem; }
 ''' % ('\n'.join('.hm td.u%d { background: %s; }' % (index, colour) for index, colour in enumerate(BUCKETS)), OVER, NONE)
 
 
