@@ -9,7 +9,7 @@ driver with a node XML of its own, hv-down a libvirt socket that does not exist.
 run discovers all three in the same play; between the runs hv-test's node XML doubles its
 CPUs and memory; the second run discovers hv-test only, so hv-system's facts are the ones
 read back from the cache, and its report counts the changes since a moment between the two
-runs. A third run in check mode writes nothing."""
+runs. A third run in check mode, without drift, writes nothing."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -80,7 +80,7 @@ def runs(core, tmp_path_factory):
     found['second'] = run('second', gather=['hv-test'], report_drift_since=found['since'])
     with open(os.path.join(runner.out_dir, 'summary.json')) as handle:
         found['second_summary'] = json.load(handle)
-    found['check'] = run('check', args=['--check'], gather=[])
+    found['check'] = run('check', args=['--check'], gather=[], report_drift_since='')
     return found
 
 
@@ -127,10 +127,14 @@ def test_the_second_run_reads_the_cache_and_shows_what_changed_since(runs):
                      page)
 
 
-def test_check_mode_writes_no_report(runs):
+def test_check_mode_writes_no_report_and_an_empty_since_reads_no_drift(runs):
     rc, output, path = runs['check']
     assert rc == 0, output
     assert not os.path.exists(path)
+    assert re.search(r'TASK \[virtumancer.hostcaps.report : Read what changed on each host since\] \*+\nskipping: ', output), output
+    lines = _summary_lines(output)
+    assert lines[0] == '3 host(s): 2 with fresh facts, 0 stale, 1 without facts', lines
+    assert not [line for line in lines if 'changed since' in line], lines
 
 
 def test_the_report_of_the_role_loads_in_a_browser(runs, browser, core):  # noqa: F811  pylint: disable=redefined-outer-name

@@ -295,6 +295,9 @@ def build_fleet(hosts, drift=None, drift_since=None, max_age=None, now=None, cus
         for trait in entry['traits']:
             trait_counts[trait] = trait_counts.get(trait, 0) + 1
     since = None
+    if drift == '':
+        # What a template gives for none on ansible-core 2.17: no drift section either.
+        drift = None
     if drift is not None:
         if drift_since is None or drift_since == '':
             raise ReportInputError('drift_since: the moment the drift is counted from is needed with drift; give the since the '

@@ -148,8 +148,9 @@ def test_drift_lists_changed_new_unchanged_and_unrecorded_hosts():
     assert drift['unchanged'] == ['hv0002'] and drift['not_recorded'] == ['hv0003']
 
 
-def test_no_drift_argument_means_no_drift_section():
-    model = build_fleet(fleet(1), now=NOW)
+@pytest.mark.parametrize('drift', [None, ''])
+def test_no_drift_argument_means_no_drift_section(drift):
+    model = build_fleet(fleet(1), now=NOW, drift=drift, drift_since='')
     assert model['drift'] is None and model['summary']['hosts_changed'] is None
 
 
