@@ -142,8 +142,8 @@ def _totals_chart(model):
         y = 5 + index * row_h
         ratio = found['utilisation']
         fill = 0 if ratio is None else min(ratio, 1.0) * bar_w
-        text = '%s / %s %s (%s) on %d host(s)' % (_number(found['used']), _number(found['capacity']), found['unit'],
-                                                   _percent(ratio), found['hosts'])
+        text = '%s / %s %s (%s) on %d host(s)' % (
+            _number(found['used']), _number(found['capacity']), found['unit'], _percent(ratio), found['hosts'])
         parts.append(
             u'<g><title>%s: %s</title><text x="0" y="%d">%s</text>'
             u'<rect x="%d" y="%d" width="%d" height="18" rx="3" fill="#eef0f3"/>'

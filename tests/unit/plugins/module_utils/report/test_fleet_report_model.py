@@ -70,8 +70,8 @@ def test_a_class_no_host_has_is_no_column():
 
 
 def test_traits_are_those_placement_matches_with_custom_traits_added():
-    custom = [{'name': 'CUSTOM_SEV_OR_GPU', 'query': "contains(libvirt_host_caps.traits, 'HW_CPU_X86_AMD_SEV') || "
-                                                      "length(sriov.passthrough_devices || `[]`) > `0`"}]
+    query = "contains(libvirt_host_caps.traits, 'HW_CPU_X86_AMD_SEV') || length(sriov.passthrough_devices || `[]`) > `0`"
+    custom = [{'name': 'CUSTOM_SEV_OR_GPU', 'query': query}]
 
     hosts = by_name(build_fleet(fleet(4), now=NOW, custom_traits=custom))
 
