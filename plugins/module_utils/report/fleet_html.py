@@ -204,7 +204,7 @@ def _trait_matrix(model):
     parts = [u'<h2 id="traits">Trait matrix</h2>']
     if common:
         parts.append(u'<p class="common">Offered by every host with facts (%d): %s</p>'
-                     % (len(common), u''.join(u'<code>%s</code>' % esc(trait) for trait in sorted(common))))
+                     % (len(common), u' '.join(u'<code>%s</code>' % esc(trait) for trait in sorted(common))))
     if not varying:
         parts.append(u'<p>No trait tells these hosts apart.</p>')
         return u''.join(parts)
@@ -352,8 +352,9 @@ def render_fleet(model):
     nav = u'<nav>%s</nav>' % u''.join(u'<a href="#%s">%s</a>' % (anchor, label) for anchor, label in (
         ('attention', 'Attention'), ('capacity', 'Capacity'), ('heatmap', 'Heat map'), ('traits', 'Traits'),
         ('inventory', 'SR-IOV and GPUs')) + ((('drift', 'Changes'),) if model['drift'] is not None else ()))
-    meta = u'<p class="meta">%d host(s); facts older than %s count as stale%s</p>' % (
-        model['summary']['hosts'], esc(format_duration(model['max_age_seconds'])) if model['max_age_seconds'] else 'no limit',
+    meta = u'<p class="meta">%d host(s); %s%s</p>' % (
+        model['summary']['hosts'], u'facts older than %s count as stale' % esc(format_duration(model['max_age_seconds']))
+        if model['max_age_seconds'] else u'facts of any age count (no max age)',
         u'; changes since %s' % esc(model['drift']['since']) if model['drift'] is not None else u'')
     body = u''.join((
         meta, nav, _tiles(model), _attention(model),
