@@ -25,6 +25,8 @@ description:
     per configuration; a run that changed only counters (free memory, the C(used) of resources, running domains,
     ...) updated the latest version instead of adding one.
   - V(diff) compares two versions of O(host) and returns one change per differing value, for drift reports.
+    With O(since), it compares the version that was current at that moment with the latest one, which tells what changed
+    on the host since then.
   - Use C(query) or C(lookup(..., wantlist=true)) to always get a list; C(lookup) without C(wantlist) returns
     the only element of a one-element answer (the facts of V(latest), a single host name).
 options:
@@ -69,7 +71,21 @@ options:
     description:
       - With V(diff), the older version. Defaults to the version recorded just before O(to_version).
       - When O(to_version) is the first version recorded, there is nothing to compare and the result is empty.
+      - Not with O(since), which chooses the older version by time.
     type: int
+  since:
+    description:
+      - With V(diff), the older version is the one that was current at this moment, the last one recorded at or
+        before it. Use it for "what changed since last week".
+      - An ISO 8601 date or date and time (V(2026-11-26), V(2026-11-26T08:00:00Z), V(2026-11-26T09:00:00+01:00);
+        without an offset it is UTC), or a duration before now, a whole number with one unit V(m), V(h), V(d) or
+        V(w) (V(7d), V(12h)). Anything else is an error naming the value.
+      - A host first recorded after that moment (a new host) is compared with nothing, so every top-level fact of
+        the newer version is one V(added) change (V(libvirt_host_caps), V(sriov), ...). A moment after the newer
+        version gives an empty result.
+      - Retention (C(fact_caching_history_versions), C(fact_caching_history_days)) may have dropped the versions of
+        that time; the host then reads as first recorded after it.
+    type: str
   to_version:
     description:
       - With V(diff), the newer version. Defaults to the latest one.
@@ -115,6 +131,14 @@ EXAMPLES = r'''
 - name: What changed on hv1 in its last recorded change
   ansible.builtin.debug:
     msg: "{{ query('virtumancer.hostcaps.factdb', 'diff', host='hv1') }}"
+
+- name: What changed on hv1 in the last 7 days (a new host lists its facts as added)
+  ansible.builtin.debug:
+    msg: "{{ query('virtumancer.hostcaps.factdb', 'diff', host='hv1', since='7d') | map(attribute='path') | unique }}"
+
+- name: What changed on hv1 since the morning of 26 November 2026, UTC
+  ansible.builtin.debug:
+    msg: "{{ query('virtumancer.hostcaps.factdb', 'diff', host='hv1', since='2026-11-26T08:00:00Z') }}"
 
 - name: Traits hv1 lost between version 3 and the latest
   ansible.builtin.debug:
@@ -181,11 +205,13 @@ _raw:
 
 import difflib
 import os
+import time
 
 from ansible.errors import AnsibleLookupError
 from ansible.plugins.lookup import LookupBase
 
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.store.factdiff import DEFAULT_IGNORE, diff_facts
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.store.factsince import SinceError, parse_since
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.store.factvolatile import VolatileError
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.store.factstore import FactStoreError, mask_uri, open_store, shown
 
@@ -195,9 +221,9 @@ QUERY_OPTIONS = {
     'hosts': ('trait',),
     'latest': ('host',),
     'versions': ('host',),
-    'diff': ('host', 'from_version', 'to_version', 'ignore'),
+    'diff': ('host', 'from_version', 'to_version', 'ignore', 'since'),
 }
-SPECIFIC_OPTIONS = ('host', 'trait', 'from_version', 'to_version', 'ignore')
+SPECIFIC_OPTIONS = ('host', 'trait', 'from_version', 'to_version', 'ignore', 'since')
 OPTIONS = ('connection', 'lock_timeout') + SPECIFIC_OPTIONS
 
 
@@ -207,6 +233,9 @@ def display_connection(connection):
 
 
 class LookupModule(LookupBase):
+
+    # The option since as epoch seconds, read once per run (a duration is before the run's now).
+    _since = None
 
     def run(self, terms, variables=None, **kwargs):
         # set_options() passes over a name it does not know: a misspelled option would
@@ -233,6 +262,16 @@ class LookupModule(LookupBase):
                 raise AnsibleLookupError("factdb lookup: option %s=%s has no meaning for query %r; it is read by %s"
                                          % (option, shown(kwargs[option]), query,
                                             ', '.join(repr(q) for q in QUERIES if option in QUERY_OPTIONS[q])))
+        since = self.get_option('since')
+        if since is not None:
+            if kwargs.get('from_version') is not None:
+                raise AnsibleLookupError('factdb lookup: options since=%s and from_version=%s both choose the older version of diff; '
+                                         'give one of them' % (shown(since), shown(kwargs['from_version'])))
+            try:
+                # Checked before the store is opened: a typo is reported as such, whatever the store.
+                self._since = parse_since(since, time.time())
+            except SinceError as exc:
+                raise AnsibleLookupError('factdb lookup: option %s' % exc)
 
         connection = self.get_option('connection')
         if not connection:
@@ -298,10 +337,17 @@ class LookupModule(LookupBase):
             raise self._unknown_host(host, connection)
         to_version = self._version(host, 'to_version', numbers, numbers[-1])
         position = numbers.index(to_version)
-        from_version = self._version(host, 'from_version', numbers, numbers[position - 1] if position else None)
-        if from_version is None or from_version == to_version:
-            return []
-        old = self._facts(store, host, from_version, connection)
+        if self.get_option('since') is not None:
+            from_version = store.version_at(host, self._since)
+            if from_version is not None and from_version >= to_version:
+                return []
+            # None: first recorded after since, so compared with nothing (every fact added).
+            old = {} if from_version is None else self._facts(store, host, from_version, connection)
+        else:
+            from_version = self._version(host, 'from_version', numbers, numbers[position - 1] if position else None)
+            if from_version is None or from_version == to_version:
+                return []
+            old = self._facts(store, host, from_version, connection)
         new = self._facts(store, host, to_version, connection)
         ignore = self.get_option('ignore')
         for position, path in enumerate(ignore or ()):

@@ -459,6 +459,14 @@ class _Store(object):
                  'schema_version': None if schema_version is None else int(schema_version), 'hash': hash_}
                 for version, created_at, updated_at, schema_version, hash_ in rows]
 
+    def version_at(self, host, moment):
+        """The version of ``host`` that was current at ``moment`` (epoch seconds): the last
+        one recorded at or before it; None when the host was first recorded after it (or
+        retention dropped the versions of that time)."""
+        row = self._one('SELECT version FROM versions WHERE host = ? AND created_at <= ? ORDER BY version DESC LIMIT 1',
+                        (host, float(moment)))
+        return None if row is None else int(row[0])
+
     def version_facts(self, host, version):
         row = self._one('SELECT b.facts FROM versions v JOIN blobs b ON b.host = v.host AND b.hash = v.hash WHERE v.host = ? AND v.version = ?',
                         (host, int(version)))

@@ -2,7 +2,8 @@
 # Copyright: virtumancer.hostcaps contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """module_utils is grouped by stage, and imports point one way:
-discovery <- facts <- policy <- report, with the store on its own."""
+discovery <- facts <- policy, with the store on its own, and the report writers
+reading all but discovery."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -22,7 +23,7 @@ ALLOWED = {
     'facts': {'discovery', 'facts'},
     'store': {'store'},
     'policy': {'facts', 'policy'},
-    'report': {'facts', 'policy', 'report'},
+    'report': {'facts', 'policy', 'store', 'report'},
 }
 
 
