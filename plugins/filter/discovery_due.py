@@ -10,7 +10,7 @@ __metaclass__ = type
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.plain import plain_arguments
-from ansible_collections.virtumancer.hostcaps.plugins.module_utils.policy.discovery import MaxAgeError, discovery_due as due
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.policy.discovery import discovery_due as due
 
 
 @plain_arguments(AnsibleFilterError)
@@ -19,7 +19,7 @@ def discovery_due(facts, max_age='1d', force=False, now=None):
         raise AnsibleFilterError('discovery_due: force must be true or false, got %r; write hostcaps_force_discovery: true' % (force,))
     try:
         return due(facts, max_age, force=force, now=now)
-    except MaxAgeError as exc:
+    except ValueError as exc:
         raise AnsibleFilterError('discovery_due: %s' % exc)
 
 

@@ -3,11 +3,10 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """When a host's facts must be discovered again, and what a discovery run did.
 
-``parse_max_age`` reads ``hostcaps_max_age`` (seconds, or ``1d``, ``12h``, ``30m``,
-``45s``, ``1w``); ``facts_age_seconds`` reads ``libvirt_host_caps.collected_at``. The
-role ``discover`` asks ``discovery_due`` per host, and ``discovery_summary`` once, with
-the results it registered. Pure functions of plain data: the compliance rules' maximum
-age of the facts uses the same two readers.
+The role ``discover`` asks ``discovery_due`` per host, and ``discovery_summary`` once,
+with the results it registered. Ages are read as everywhere in the collection, by
+``facts/freshness.py``: ``hostcaps_max_age`` means the same here as in the compliance
+rules and the fleet report. Pure functions of plain data.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -15,93 +14,29 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import datetime
-import math
-import re
 
-UNITS = {'s': 1, 'm': 60, 'h': 3600, 'd': 86400, 'w': 604800}
-_DURATION = re.compile(r'^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$', re.IGNORECASE)
-# What libvirt_host_caps writes: UTC, second precision.
-_COLLECTED_AT = re.compile(r'^(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d):(\d\d)(?:\.\d+)?(Z|[+-]00:?00)?$')
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.freshness import (
+    UTC, facts_age, parse_max_age, parse_time,
+)
+
 # The first paths of a host's changes that the summary keeps.
 DEFAULT_CHANGE_PATHS = 5
-
-
-class MaxAgeError(ValueError):
-    """A maximum age that is no duration."""
-
-
-def parse_max_age(value, name='hostcaps_max_age'):
-    """Seconds (an int) of a maximum age: a number of seconds (``86400``, ``'86400'``) or a
-    number with one unit, ``s``, ``m``, ``h``, ``d`` or ``w`` (``'1d'``, ``'12h'``,
-    ``'1.5h'``). Zero means the facts are never fresh enough."""
-    if isinstance(value, bool):
-        raise MaxAgeError('%s: expected seconds or a duration such as 1d, 12h or 30m, got the boolean %s'
-                          % (name, str(value).lower()))
-    if isinstance(value, (int, float)):
-        seconds = value
-    elif isinstance(value, str):
-        found = _DURATION.match(value)
-        if not found:
-            raise MaxAgeError('%s: %r is no duration; write seconds (86400) or a number with one unit of s, m, h, d, w '
-                              '(1d, 12h, 30m)' % (name, value[:40]))
-        seconds = float(found.group(1)) * UNITS[(found.group(2) or 's').lower()]
-    else:
-        raise MaxAgeError('%s: expected seconds or a duration such as 1d, 12h or 30m, got a %s'
-                          % (name, type(value).__name__))
-    if math.isnan(seconds) or seconds < 0:
-        raise MaxAgeError('%s: %r is negative; write 0 to discover every host on every run' % (name, value))
-    if seconds > 100 * 365 * 86400:
-        raise MaxAgeError('%s: %r is more than a hundred years' % (name, value))
-    return int(seconds)
-
-
-def parse_collected_at(text):
-    """The UTC datetime of a ``collected_at`` string, or None when it is not one."""
-    if not isinstance(text, str):
-        return None
-    found = _COLLECTED_AT.match(text.strip())
-    if not found:
-        return None
-    try:
-        return datetime.datetime(*[int(part) for part in found.groups()[:6]])
-    except ValueError:
-        return None
-
-
-def utc_now():
-    return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None, microsecond=0)
-
-
-def facts_age_seconds(collected_at, now=None):
-    """Seconds since ``collected_at`` (never below 0: a clock ahead of the controller's
-    gives fresh facts, not negative ages), or None when it is missing or unreadable."""
-    when = parse_collected_at(collected_at)
-    if when is None:
-        return None
-    return max(0, int(((now or utc_now()) - when).total_seconds()))
-
-
-def _now(now):
-    if now is None:
-        return utc_now()
-    if isinstance(now, datetime.datetime):
-        return now
-    parsed = parse_collected_at(now)
-    if parsed is None:
-        raise MaxAgeError('now: %r is no UTC time such as 2025-01-31T12:00:00Z' % (now,))
-    return parsed
 
 
 def discovery_due(facts, max_age, force=False, now=None):
     """Whether a host's facts (its ``ansible_facts``, as loaded from the cache) must be
     discovered again, and why: ``{due, reason, age_seconds, max_age_seconds, collected_at}``
     with ``reason`` one of ``forced``, ``missing``, ``sriov missing``, ``unreadable
-    collected_at``, ``stale`` or ``fresh``."""
+    collected_at``, ``stale`` or ``fresh``. A ``max_age`` of 0 is no limit: only hosts
+    without facts are due. Raises ValueError for a ``max_age`` or ``now`` that is none."""
     max_age_seconds = parse_max_age(max_age)
+    now = datetime.datetime.now(UTC) if now is None else parse_time(now, 'now')
     facts = facts if isinstance(facts, dict) else {}
     caps = facts.get('libvirt_host_caps')
     collected_at = caps.get('collected_at') if isinstance(caps, dict) else None
-    age = facts_age_seconds(collected_at, _now(now)) if collected_at is not None else None
+    age = facts_age(caps, now)
+    # A host clock ahead of the controller's gives fresh facts, not a negative age.
+    age = None if age is None else max(0, int(age))
     if force:
         reason = 'forced'
     elif not isinstance(caps, dict):
@@ -110,7 +45,7 @@ def discovery_due(facts, max_age, force=False, now=None):
         reason = 'sriov missing'
     elif age is None:
         reason = 'unreadable collected_at'
-    elif age >= max_age_seconds:
+    elif max_age_seconds and age >= max_age_seconds:
         reason = 'stale'
     else:
         reason = 'fresh'

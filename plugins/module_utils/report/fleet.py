@@ -23,6 +23,7 @@ import time
 from collections.abc import Mapping
 
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.facts_input import dig
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.freshness import collected_time, format_age, parse_max_age
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.plain import describe, short_repr
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.resources import RESOURCE_CLASSES
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.traits import normalize_custom_traits
@@ -46,20 +47,13 @@ class ReportInputError(ValueError):
 
 
 def _seconds(max_age):
-    """``max_age`` in seconds: a whole number, or digits with one unit s, m, h, d or w."""
+    """``max_age`` in seconds, as ``hostcaps_max_age`` is read everywhere; not given is no limit."""
     if max_age is None or max_age == '':
         return 0
-    units = {'s': 1, 'm': 60, 'h': 3600, 'd': 86400, 'w': 604800}
-    if isinstance(max_age, int) and not isinstance(max_age, bool) and max_age >= 0:
-        return max_age
-    if isinstance(max_age, str):
-        text = max_age.strip()
-        unit = text[-1:] if text[-1:] in units else 's'
-        digits = text[:-1] if text[-1:] in units else text
-        if digits.isdigit() and digits.isascii() and len(digits) <= 10:
-            return int(digits) * units[unit]
-    raise ReportInputError('max_age: %s is not a duration; give whole seconds (86400) or a number with one unit of s, m, h, '
-                           'd or w (1d, 12h), or 0 for no limit' % describe(max_age))
+    try:
+        return parse_max_age(max_age, 'max_age')
+    except ValueError as exc:
+        raise ReportInputError(str(exc))
 
 
 def _epoch(value, name):
@@ -75,13 +69,9 @@ def _epoch(value, name):
 
 
 def _collected(facts):
-    value = facts.get('collected_at') if isinstance(facts, Mapping) else None
-    if not isinstance(value, str) or 'T' not in value:
-        return None
-    try:
-        return parse_since(value, 0.0)
-    except SinceError:
-        return None
+    """Epoch seconds of the facts' ``collected_at``, or None."""
+    collected = collected_time(facts)
+    return None if collected is None else collected.timestamp()
 
 
 def _facts_of(data):
@@ -188,24 +178,11 @@ def _read(name, data, custom_traits, now, max_age):
         entry['age_seconds'] = int(now - collected)
         if max_age and now - collected > max_age:
             entry.update(state=STALE, reason='facts collected %s ago, more than max_age %s'
-                         % (format_duration(now - collected), format_duration(max_age)))
+                         % (format_age(now - collected), format_age(max_age)))
     entry['resources'] = _resources(view)
     entry['traits'] = sorted(view.traits)
     entry['sriov'], functions, devices = _sriov(name, sriov)
     return entry, functions, devices
-
-
-def format_duration(seconds):
-    """``3d 4h``, ``12h``, ``45m``, ``30s``: the two largest units."""
-    seconds = int(max(seconds, 0))
-    parts = []
-    for unit, size in (('d', 86400), ('h', 3600), ('m', 60), ('s', 1)):
-        if seconds >= size:
-            parts.append('%d%s' % (seconds // size, unit))
-            seconds %= size
-        if len(parts) == 2:
-            break
-    return ' '.join(parts) or '0s'
 
 
 def _class_order(name):

@@ -19,9 +19,10 @@ __metaclass__ = type
 
 import json
 
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.freshness import format_age
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.report import html
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.report.fleet import (
-    MALFORMED, NO_FACTS, OK, STALE, format_duration,
+    MALFORMED, NO_FACTS, OK, STALE,
 )
 
 esc = html.esc
@@ -94,7 +95,7 @@ def _tiles(model):
     summary, totals = model['summary'], model['totals']
     tiles = [_tile('Hosts', summary['hosts'], '%d with facts' % summary['with_facts'])]
     if summary['stale']:
-        tiles.append(_tile('Stale facts', summary['stale'], 'older than %s' % format_duration(model['max_age_seconds']), 'warn'))
+        tiles.append(_tile('Stale facts', summary['stale'], 'older than %s' % format_age(model['max_age_seconds']), 'warn'))
     missing = summary['without_facts'] + summary['malformed']
     if missing:
         tiles.append(_tile('Without usable facts', missing, 'listed below', 'bad'))
@@ -118,7 +119,7 @@ def _attention(model):
     hosts = [host for host in model['hosts'] if host['state'] != OK]
     head = u'<h2 id="attention">Hosts that need attention</h2>'
     if not hosts:
-        limit = 'younger than %s' % format_duration(model['max_age_seconds']) if model['max_age_seconds'] else 'of any age (no max age)'
+        limit = 'younger than %s' % format_age(model['max_age_seconds']) if model['max_age_seconds'] else 'of any age (no max age)'
         return head + u'<p>Every host has facts %s.</p>' % esc(limit)
     rows = u''.join(u'<tr><td>%s</td><td class="state-%s">%s</td><td>%s</td><td>%s</td></tr>' % (
         esc(host['name']), esc(host['state']), esc(STATE_LABELS[host['state']]), esc(host['collected_at'] or '-'),
@@ -353,7 +354,7 @@ def render_fleet(model):
         ('attention', 'Attention'), ('capacity', 'Capacity'), ('heatmap', 'Heat map'), ('traits', 'Traits'),
         ('inventory', 'SR-IOV and GPUs')) + ((('drift', 'Changes'),) if model['drift'] is not None else ()))
     meta = u'<p class="meta">%d host(s); %s%s</p>' % (
-        model['summary']['hosts'], u'facts older than %s count as stale' % esc(format_duration(model['max_age_seconds']))
+        model['summary']['hosts'], u'facts older than %s count as stale' % esc(format_age(model['max_age_seconds']))
         if model['max_age_seconds'] else u'facts of any age count (no max age)',
         u'; changes since %s' % esc(model['drift']['since']) if model['drift'] is not None else u'')
     body = u''.join((

@@ -32,7 +32,8 @@ FILTERS = list(_filters())
 
 def test_the_collection_has_its_filters():
     assert [name for name, dummy in FILTERS] == [
-        'caps_from_xml', 'catalog_validate', 'compliance_evaluate', 'compliance_report', 'fleet_report', 'fleet_report_html',
+        'caps_from_xml', 'catalog_validate', 'compliance_evaluate', 'compliance_report', 'discovery_due', 'discovery_summary',
+        'fleet_report', 'fleet_report_html',
         'host_resources', 'host_traits', 'sriov_from_xml', 'vm_domain_volumes', 'vm_domain_xml', 'vm_place', 'vm_validate']
 
 

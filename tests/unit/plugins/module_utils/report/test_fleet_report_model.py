@@ -161,7 +161,7 @@ def test_no_drift_argument_means_no_drift_section(drift):
     ({'drift': ['hv1'], 'drift_since': '7d'}, 'drift: expected a mapping of host name to its changes'),
     ({'drift': {'hv1': 'x'}, 'drift_since': '7d'}, "drift.'hv1': expected the list of changes"),
     ({'max_age': 'a day'}, "max_age: string 'a day' is not a duration"),
-    ({'max_age': -5}, 'max_age: integer -5 is not a duration'),
+    ({'max_age': -5}, 'max_age: integer -5 is out of range'),
     ({'now': 'yesterday'}, "generated_at: 'yesterday' is not a time"),
     ({'custom_traits': [{'name': 'lower', 'query': 'x'}]}, "hardware_traits: custom trait 'lower' (query 'x'): the name must match"),
 ])
