@@ -1,14 +1,15 @@
 # -*- coding: utf-8 -*-
 # Copyright: virtumancer.hostcaps contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The fleet chain over real SSH (tests/functional/fleet.py): virtumancer.hostcaps.discover
-then virtumancer.hostcaps.place_vms with the factdb cache (SQLite), on ansible-core 2.19;
-the discovery alone on 2.17.
+"""The fleet chain over real SSH (tests/functional/fleet.py): virtumancer.hostcaps.discover,
+virtumancer.hostcaps.place_vms, virtumancer.hostcaps.compliance (the default baseline) and
+virtumancer.hostcaps.report with the factdb cache (SQLite), on ansible-core 2.19; the
+discovery alone on 2.17.
 
-One store goes through four runs, in order: the first discovers every reachable host
-(hv-down's facts were seeded, stale, and must survive its failure); the second, within
-hostcaps_max_age, asks no host but the two that fail; sim-small gets twice the memory;
-the third is forced and reports that change."""
+One store goes through three runs, in order: the first runs the whole chain and discovers
+every reachable host (hv-down's facts were seeded, stale, and must survive its failure);
+the second, within hostcaps_max_age, asks no host but the two that fail; sim-small gets
+twice the memory; the third is forced and reports that change."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -20,6 +21,7 @@ import time
 
 import pytest
 
+from browser import browser  # noqa: F401  pylint: disable=unused-import
 from conftest import CORES, Ansible, Backend, Core, REPO_ROOT
 from fleet import DOWN, GONE, HOSTS, REACHABLE, SIMULATED, Fleet, new_fleet
 
@@ -81,7 +83,8 @@ class Chain:
         assert result.returncode == 0, output
         chain = self.runner.output('chain.json')
         return {'output': output, 'seconds': time.time() - started, 'summary': chain['discovery'],
-                'placement': chain['placement']}
+                'placement': chain['placement'], 'compliance': chain['compliance'], 'report': chain['report'],
+                'out_dir': self.runner.out_dir}
 
     def seed(self, host, facts):
         store = self.store.open_store(create=True)
@@ -107,7 +110,11 @@ def runs(fleet, tmp_path_factory):
     seeded = _seed_facts(THREE_DAYS)
     chain.seed(DOWN, seeded)
     found = {'seeded': seeded}
-    found['first'] = chain.run()
+    out = chain.runner.out_dir
+    # The baseline fails hosts here (hv-down's stale facts, hv-gone's missing ones): the
+    # chain goes on to the report, as a CI job that collects every artifact first would.
+    found['first'] = chain.run(compliance_output_dir=out, hostcaps_compliance_fail_on='none',
+                               report_output_path=os.path.join(out, 'fleet.html'))
     found['first']['store'] = chain.snapshot()
     found['second'] = chain.run(place=False)
     fleet.edit_node('sim-small', '<memory>8388608</memory>', '<memory>16777216</memory>')
@@ -193,6 +200,65 @@ def test_the_placement_ran_on_the_discovered_fleet(runs):
     assert sorted(placement['hosts']) == sorted(REACHABLE + [DOWN])
     skipped = [problem for problem in placement['problems'] if problem['code'] == 'host_skipped']
     assert [problem['field'] for problem in skipped] == ['hosts.' + GONE], placement['problems']
+
+
+def _compliance_files(out_dir):
+    import json
+    with open(os.path.join(out_dir, 'compliance.json')) as handle:
+        return json.load(handle)
+
+
+def test_the_compliance_baseline_judges_every_host_and_names_the_missing_and_stale_facts(runs):
+    first = runs['first']
+    document = _compliance_files(first['out_dir'])
+    assert sorted(document['hosts']) == sorted(HOSTS)
+    rules = [rule['name'] for rule in document['rules']]
+    assert len(document['results']) == len(HOSTS) * len(rules)
+    verdicts = dict(((r['host'], r['rule']), r['verdict']) for r in document['results'])
+    assert all(verdicts[(host, 'facts_fresh')] == 'pass' for host in REACHABLE)
+    # hv-down's seeded facts are three days old; hv-gone never had any.
+    assert verdicts[(DOWN, 'facts_fresh')] == verdicts[(GONE, 'facts_fresh')] == 'fail'
+    assert all(verdicts[(GONE, rule)] == 'skipped' for rule in rules if rule != 'facts_fresh')
+    # The simulated hosts have no /dev/kvm of this machine: the baseline cannot pass them as KVM hosts.
+    assert all(verdicts[(host, rule)] != 'pass' for host in SIMULATED for rule in rules if rule == 'hardware_virtualization')
+    assert first['compliance']['summary'] == document['summary']
+
+
+def test_the_fleet_junit_has_one_testcase_per_host_and_rule_as_the_json_says(runs):
+    import junitparser
+    document = _compliance_files(runs['first']['out_dir'])
+    suites = list(junitparser.JUnitXml.fromfile(os.path.join(runs['first']['out_dir'], 'compliance.junit.xml')))
+    cases = dict(((case.name, suite.name), [type(entry).__name__ for entry in case.result]) for suite in suites for case in suite)
+    assert len(cases) == sum(len(list(suite)) for suite in suites) == len(document['results'])
+    kinds = {'pass': [], 'fail': ['Failure'], 'error': ['Error'], 'waived': ['Skipped'], 'skipped': ['Skipped'],
+             'not_applicable': ['Skipped']}
+    for result in document['results']:
+        assert cases[(result['host'], result['rule'])] == kinds[result['verdict']], result
+
+
+def test_the_fleet_html_reports_agree_with_the_json_and_load_in_a_browser(runs, browser):  # noqa: F811  pylint: disable=redefined-outer-name
+    import json
+    out = runs['first']['out_dir']
+    document = _compliance_files(out)
+    browser.open(os.path.join(out, 'compliance.html'))
+    assert browser.console_errors() == []
+    data = json.loads(browser.run('return document.getElementById("compliance-data").textContent;'))
+    assert data['hosts'] == document['hosts'] and [r['name'] for r in data['rules']] == [r['name'] for r in document['rules']]
+    for result in document['results']:
+        detail = data['details'][data['matrix'][data['hosts'].index(result['host'])][
+            [r['name'] for r in data['rules']].index(result['rule'])]]
+        assert detail[:3] == [result['verdict'], result['severity'], result['message']], result
+    browser.screenshot('fleet-compliance')
+
+    report = runs['first']['report']
+    assert report['hosts'] == len(HOSTS) and report['without_facts'] == 1 and report['stale'] == 1
+    assert sorted(entry['host'] for entry in report['attention']) == sorted([DOWN, GONE])
+    browser.open(os.path.join(out, 'fleet.html'))
+    assert browser.console_errors() == []
+    shown = browser.run('return Array.from(document.querySelectorAll("#heatmap-table tbody tr")).map(function (r) {'
+                        ' return r.cells[0].textContent; });')
+    assert sorted(shown) == sorted(HOSTS)
+    browser.screenshot('fleet-report')
 
 
 def test_a_second_run_within_max_age_asks_only_the_hosts_that_failed(runs):

@@ -19,6 +19,7 @@ __metaclass__ = type
 
 import json
 
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.freshness import format_age
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.report.html import esc, filter_box, filter_select, json_data, page
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.report.text import xml_safe
 
@@ -188,9 +189,9 @@ def compliance_html(document):
             u''.join(u'<td class="num">%d</td>' % tally.get(verdict, 0) for verdict, dummy in VERDICT_CHOICES)))
 
     body = [
-        u'<p class="meta">Facts older than %s fail <code>facts_fresh</code>; the play fails on violations at or above '
-        u'<b>%s</b>.</p>' % (esc('%d s' % document.get('max_age', 0) if document.get('max_age') else 'any age'),
-                             esc(document.get('fail_on', 'error'))),
+        u'<p class="meta">%s; the play fails on violations at or above <b>%s</b>.</p>' % (
+            u'Facts older than %s fail <code>facts_fresh</code>' % esc(format_age(document['max_age'])) if document.get('max_age')
+            else u'Facts of any age pass <code>facts_fresh</code> (no max age)', esc(document.get('fail_on', 'error'))),
         u'<div class="tiles">%s</div>' % u''.join(u'<div class="tile"><b>%d</b>%s</div>' % (count, esc(label)) for count, label in tiles),
         u'<h2>Hosts &times; rules</h2>',
         u'<p class="legend"><span class="pass">pass</span><span class="fail">FAIL: error, critical</span>'
