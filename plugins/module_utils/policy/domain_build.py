@@ -166,7 +166,11 @@ def _host_name(host, entry):
     except ValueError:
         return UNNAMED
     hostname = dig(facts, 'host_info', 'hostname')
-    return hostname if isinstance(hostname, str) and hostname else UNNAMED
+    if not isinstance(hostname, str) or not hostname:
+        return UNNAMED
+    # A DNS name has at most 253 characters; a longer one (a damaged cache) is cut, so that
+    # no message grows with it.
+    return hostname if len(hostname) <= 253 else hostname[:250] + '...'
 
 
 def _placement_entry(placement, name):

@@ -200,11 +200,12 @@ def _cpu(checker, vm):
     if data is None:
         return default
     cpu = {'mode': checker.choice(data, 'mode', CPU_MODES, 'host-model', 'cpu.mode'),
-           'model': checker.string(data, 'model', 'cpu.model'),
+           'model': checker.string(data, 'model', 'cpu.model', NAME_RE,
+                                   '; libvirt names CPU models with up to 64 letters, digits, -, _ and . (EPYC-Milan)'),
            'features': [],
            'dedicated': checker.boolean(data, 'dedicated', False, 'cpu.dedicated')}
     for position, feature in enumerate(checker.items(data, 'features', 'cpu.features')):
-        if isinstance(feature, str) and re.match(r'^[A-Za-z0-9_.-]+$', feature):
+        if isinstance(feature, str) and NAME_RE.match(feature):
             cpu['features'].append(feature)
         else:
             checker.add('cpu.features[%d]' % position, 'wrong_type',

@@ -193,6 +193,18 @@ def test_a_domain_capability_feature_of_another_shape_is_unknown_not_a_crash(fea
         assert etree.fromstring(domain_xml(definition, host, CATALOG)).find('features/gic') is None
 
 
+def test_a_host_name_of_any_length_leaves_the_message_short():
+    """Without an inventory name, the host is named by the hostname libvirt reported, which
+    a damaged cache can make as long as it likes."""
+    host = copy.deepcopy(hostvars('milan'))
+    del host['inventory_hostname']
+    host['ansible_facts']['libvirt_host_caps']['host_info']['hostname'] = '9' * 5000
+    with pytest.raises(BuildError) as err:
+        domain_xml(vm(disks=[{'size_gb': 1, 'pool': 'nowhere'}]), host, CATALOG)
+    message = str(err.value)
+    assert "host '%s...'" % ('9' * 250) in message and len(message) < 600, message
+
+
 def test_an_encrypted_guest_has_virtio_through_the_iommu_and_no_balloon():
     root = build(vm(machine='q35', firmware='efi', memory_encryption='sev', disks=[DISK, dict(DISK, bus='scsi')]), 'sev')
     assert root.find('devices/disk/driver').get('iommu') == 'on'

@@ -51,3 +51,17 @@ def test_a_few_unknown_names_are_all_listed():
     result = validate_vms([{'name': 'vm1', 'vcpus': 1, 'memory_mb': 512, 'disk_gb': 10, 'qos_policy': 'gold'}],
                           catalog=_catalog([], qos=['bronze', 'silver']), hosts={})
     assert _problem(result, 'unknown_qos_policy').endswith("known: 'bronze', 'silver'")
+
+
+def _cpu(model, features=()):
+    vm = {'name': 'vm1', 'vcpus': 1, 'memory_mb': 512, 'disk_gb': 10,
+          'cpu': {'mode': 'custom', 'model': model, 'features': list(features)}}
+    return [p for p in validate_vms([vm], catalog={}, hosts={}) if p['field'].startswith('cpu.')]
+
+
+def test_cpu_model_and_feature_names_are_libvirt_names_of_at_most_64_characters():
+    assert _cpu('EPYC-Milan-v2', ['avx512-vp2intersect', 'spec-ctrl']) == []
+    long_model, = _cpu('(' * 40000)
+    assert long_model['field'] == 'cpu.model' and long_model['code'] == 'invalid_value' and len(long_model['message']) < 300
+    long_feature, = _cpu('EPYC', ['a' * 65])
+    assert long_feature['field'] == 'cpu.features[0]' and len(long_feature['message']) < 300
