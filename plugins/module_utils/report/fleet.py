@@ -22,7 +22,7 @@ import time
 
 from collections.abc import Mapping
 
-from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.facts_input import dig
+from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.facts_input import as_list, dig
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.freshness import collected_time, format_age, parse_max_age
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.plain import describe, short_repr
 from ansible_collections.virtumancer.hostcaps.plugins.module_utils.facts.resources import RESOURCE_CLASSES
@@ -120,10 +120,10 @@ def _sriov(host, sriov):
     """The host's PFs (with their VFs, free ones when known) and passthrough devices."""
     if not isinstance(sriov, Mapping):
         return None, [], []
-    vfs = [vf for vf in sriov.get('virtual_functions') or () if isinstance(vf, Mapping)]
+    vfs = [vf for vf in as_list(sriov.get('virtual_functions')) if isinstance(vf, Mapping)]
     known = dig(sriov, 'summary', 'assignments_known') is True
     functions = []
-    for pf in sriov.get('physical_functions') or ():
+    for pf in as_list(sriov.get('physical_functions')):
         if not isinstance(pf, Mapping):
             continue
         own = [vf for vf in vfs if vf.get('pf_address') == pf.get('address')]
@@ -135,7 +135,7 @@ def _sriov(host, sriov):
             'vfs_assigned': sorted(set(str(vf['assigned_to']) for vf in own if vf.get('assigned_to'))),
         })
     devices = []
-    for device in sriov.get('passthrough_devices') or ():
+    for device in as_list(sriov.get('passthrough_devices')):
         if not isinstance(device, Mapping):
             continue
         devices.append({

@@ -15,6 +15,7 @@ import os
 import re
 
 import pytest
+import yaml
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -23,6 +24,10 @@ from ansible.errors import AnsibleError, AnsibleFilterError
 
 from ansible_collections.virtumancer.hostcaps.plugins.filter.caps_from_xml import caps_from_xml
 from ansible_collections.virtumancer.hostcaps.plugins.filter.catalog_validate import catalog_validate
+from ansible_collections.virtumancer.hostcaps.plugins.filter.compliance_evaluate import compliance_evaluate
+from ansible_collections.virtumancer.hostcaps.plugins.filter.compliance_report import compliance_report
+from ansible_collections.virtumancer.hostcaps.plugins.filter.discovery_due import discovery_due
+from ansible_collections.virtumancer.hostcaps.plugins.filter.fleet_report_html import fleet_report_html
 from ansible_collections.virtumancer.hostcaps.plugins.filter.host_resources import host_resources
 from ansible_collections.virtumancer.hostcaps.plugins.filter.host_traits import host_traits
 from ansible_collections.virtumancer.hostcaps.plugins.filter.sriov_from_xml import sriov_from_xml
@@ -304,6 +309,34 @@ def test_host_filters_on_mutated_real_facts_give_a_result_or_an_ansible_error(da
     catalog = dict(CATALOG, hardware_traits=CATALOG['hardware_traits'] + [dict(custom[0], name='CUSTOM_Q')])
     assert_result_or_ansible_error(vm_validate, VMS, catalog=catalog, hosts={'hv1': host, 'hv2': REAL_HOST}, detail='all')
     assert_result_or_ansible_error(vm_domain_xml, VM, host=host, catalog=catalog)
+
+
+with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', '..', '..', 'roles', 'compliance', 'vars',
+                       'main.yml')) as _handle:
+    BASELINE = yaml.safe_load(_handle)['compliance_baseline_rules']
+NOW = '2026-12-03T20:00:00Z'
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(data=st.data())
+def test_fleet_filters_on_mutated_real_facts_give_a_result_or_an_ansible_error(data):
+    host = copy.deepcopy(REAL_HOST)
+    for dummy in range(data.draw(st.integers(min_value=1, max_value=4))):
+        try:
+            _mutate(host, data.draw(st.sampled_from(HOST_PATHS)), data.draw(ODD_VALUES))
+        except (KeyError, IndexError, TypeError):
+            pass  # an earlier mutation replaced the container on this path
+    hosts = {'hv1': {'ansible_facts': host}, 'hv2': {'ansible_facts': REAL_HOST}, 'hv3': {}}
+    rules = BASELINE + [{'name': 'custom_q', 'description': 'a query drawn', 'severity': 'error', 'jmespath': data.draw(QUERIES)}]
+    try:
+        results = compliance_evaluate(hosts, rules=rules, now=NOW, max_age='1d')
+    except AnsibleError as exc:
+        assert len(str(exc)) < 5000
+    else:
+        for kind in ('junit', 'html', 'json', 'table'):
+            assert_result_or_ansible_error(compliance_report, results, format=kind)
+    assert_result_or_ansible_error(fleet_report_html, hosts, generated_at=NOW, max_age='1d')
+    assert_result_or_ansible_error(discovery_due, host, max_age='1d', now=NOW)
 
 
 @settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
