@@ -60,7 +60,7 @@ VARIABLES = {
     'extra_rules': EXTRA_RULES,
     'hostcaps_compliance_waivers': WAIVERS,
 }
-BASELINE = ['hardware_virtualization', 'kvm_available', 'dev_kvm_accessible', 'iommu_enabled', 'facts_complete',
+BASELINE = ['hardware_virtualization', 'kvm_available', 'dev_kvm_accessible', 'cgroup_controllers', 'iommu_enabled', 'facts_complete',
             'secure_guest_amd_sev', 'secure_guest_amd_sev_es', 'secure_guest_amd_sev_snp', 'secure_guest_intel_tdx',
             'uefi_secure_boot', 'tpm_2_0']
 RULES = ['facts_fresh'] + BASELINE + ['lab_only', 'qemu7', 'x86_memory']
@@ -78,6 +78,9 @@ EXPECTED = {
     ('testdrv', 'lab_only'): 'waived',
     ('testdrv', 'qemu7'): 'fail',
     ('testdrv', 'dev_kvm_accessible'): 'not_applicable',
+    # This machine mounts every controller libvirt needs; a test driver host has no /sys of its own.
+    ('local', 'cgroup_controllers'): 'pass',
+    ('testdrv', 'cgroup_controllers'): 'not_applicable',
     ('hv-sev', 'secure_guest_amd_sev'): 'pass',
     ('hv-sev', 'secure_guest_amd_sev_es'): 'pass',
     ('hv-sev', 'secure_guest_intel_tdx'): 'not_applicable',
@@ -135,7 +138,7 @@ def test_violations_fail_the_play_after_the_reports_are_written(first_run):
     assert 'testdrv kvm_available (error): libvirt_host_caps.traits lacks CUSTOM_KVM' in failed.group(2)
     # The table: one line per rule, and the summary.
     assert re.search(r'"facts_fresh +error +4 +1 +0 +0 +0 +0 +gone"', output), output
-    assert re.search(r'"5 host\(s\) x 15 rule\(s\): .*; %s blocking at or above error"' % failed.group(1), output), output
+    assert re.search(r'"5 host\(s\) x 16 rule\(s\): .*; %s blocking at or above error"' % failed.group(1), output), output
     # Every reachable host's facts were cached.
     assert sorted(store.snapshot()) == ['hv-sev', 'hv-tdx', 'local', 'testdrv']
 

@@ -176,6 +176,29 @@ def read_kvm_nested(root):
     return None
 
 
+def read_cgroups(root):
+    """The cgroup controllers the kernel gives processes, from ``fs/cgroup``:
+    ``{version, controllers}``, or None when no cgroup tree is mounted there.
+
+    cgroup v2 lists its controllers in ``fs/cgroup/cgroup.controllers``. cgroup v1 mounts
+    each hierarchy on its own directory, named after its controllers (``cpu,cpuacct``,
+    with ``cpu`` and ``cpuacct`` as links to it); a mounted one holds ``cgroup.procs``.
+    ``systemd`` (a named hierarchy without a controller) and ``unified`` (the empty v2
+    tree of a hybrid host) are no controllers."""
+    base = os.path.join(root, 'fs', 'cgroup')
+    if not os.path.isdir(base):
+        return None
+    listed = read_attr(base, 'cgroup.controllers')
+    if listed is not None:
+        return {'version': 2, 'controllers': sorted(set(listed.split()))}
+    names = set()
+    for entry in os.listdir(base):
+        if entry in ('systemd', 'unified') or not os.path.isfile(os.path.join(base, entry, 'cgroup.procs')):
+            continue
+        names.update(name for name in entry.split(',') if name)
+    return {'version': 1, 'controllers': sorted(names)} if names else None
+
+
 def read_net_interfaces(root):
     """Host network interfaces from ``class/net``: kind, MAC, state, MTU, members."""
     base = os.path.join(root, 'class', 'net')

@@ -255,20 +255,21 @@ def live_sources(conn, uri, sysfs_root='/sys', probes=None, read_only=True, proc
     if local:
         problem = sysfs.root_problem(sysfs_root)
         if problem:
-            for name in ('ksm', 'iommu_groups', 'kvm_nested'):
+            for name in ('ksm', 'iommu_groups', 'kvm_nested', 'cgroups'):
                 unavailable[name] = '%s; set sysfs_root to where the host\'s /sys is mounted' % problem
         else:
             fetchers.update({
                 'ksm': reporting_skipped('memory_info', lambda: sysfs.read_ksm(sysfs_root)),
                 'iommu_groups': lambda: sysfs.count_iommu_groups(sysfs_root),
                 'kvm_nested': reporting_skipped('virt_info', lambda: sysfs.read_kvm_nested(sysfs_root)),
+                'cgroups': reporting_skipped('virt_info', lambda: sysfs.read_cgroups(sysfs_root)),
             })
         fetchers.update({
             'dev_kvm': lambda: os.path.exists('/dev/kvm') and os.access('/dev/kvm', os.R_OK | os.W_OK),
             'kernel_meminfo': lambda: meminfo.read_memory_totals(proc_root),
         })
     else:
-        for name in ('ksm', 'iommu_groups', 'kvm_nested', 'dev_kvm'):
+        for name in ('ksm', 'iommu_groups', 'kvm_nested', 'dev_kvm', 'cgroups'):
             unavailable[name] = 'sysfs is read only when the URI is local to a real hypervisor (%s is not)' % safe_uri(uri)
     if is_test_driver(uri):
         # The test driver answers virConnectGetHostname with gethostname() of the machine

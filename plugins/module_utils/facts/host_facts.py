@@ -525,6 +525,7 @@ def build_virt_info(src):
         'virt_types': virt_types,
         'kvm_available': 'kvm' in virt_types,
         'dev_kvm_accessible': src.optional('dev_kvm', 'virt_info'),
+        'cgroups': src.optional('cgroups', 'virt_info'),
         'nested_virtualization': None if nested is None else nested['enabled'],
         'nested_module': None if nested is None else nested['module'],
         'guests': caps['guests'],

@@ -96,6 +96,32 @@ def test_nested_without_kvm_vendor_module_is_unknown(tmp_path):
     assert sysfs.read_kvm_nested(str(tmp_path)) is None
 
 
+def test_cgroup_v2_controllers_are_those_of_the_root_cgroup(tmp_path):
+    write(tmp_path, 'fs/cgroup/cgroup.controllers', 'cpuset cpu io memory hugetlb pids rdma misc')
+    write(tmp_path, 'fs/cgroup/cgroup.procs', '1')
+    assert sysfs.read_cgroups(str(tmp_path)) == {
+        'version': 2, 'controllers': ['cpu', 'cpuset', 'hugetlb', 'io', 'memory', 'misc', 'pids', 'rdma']}
+
+
+def test_cgroup_v1_controllers_are_the_mounted_hierarchies_of_a_hybrid_host(tmp_path):
+    # Debian 11's hybrid layout: one directory per hierarchy, links for co-mounted
+    # controllers, the named systemd hierarchy and an empty v2 tree at unified.
+    for hierarchy in ('cpu,cpuacct', 'blkio', 'cpuset', 'devices', 'memory', 'pids', 'systemd', 'unified'):
+        write(tmp_path, 'fs/cgroup/%s/cgroup.procs' % hierarchy, '1')
+    for link in ('cpu', 'cpuacct'):
+        os.symlink('cpu,cpuacct', str(tmp_path / 'fs' / 'cgroup' / link))
+    # A mount point whose hierarchy is not mounted holds no cgroup.procs.
+    (tmp_path / 'fs' / 'cgroup' / 'freezer').mkdir()
+    assert sysfs.read_cgroups(str(tmp_path)) == {
+        'version': 1, 'controllers': ['blkio', 'cpu', 'cpuacct', 'cpuset', 'devices', 'memory', 'pids']}
+
+
+def test_no_cgroup_tree_is_unknown(tmp_path):
+    assert sysfs.read_cgroups(str(tmp_path)) is None
+    (tmp_path / 'fs' / 'cgroup').mkdir(parents=True)
+    assert sysfs.read_cgroups(str(tmp_path)) is None
+
+
 @pytest.fixture
 def interfaces(hypervisor_sys):
     return dict((i['name'], i) for i in sysfs.read_net_interfaces(hypervisor_sys))
