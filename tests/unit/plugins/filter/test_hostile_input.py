@@ -294,15 +294,21 @@ QUERIES = st.sampled_from([DEEP_QUERY, STRING_NUMBER_QUERY, 'libvirt_host_caps.h
                            'sum(libvirt_host_caps.memory_info.page_sizes_kb)', '!!!', ''])
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-@given(data=st.data())
-def test_host_filters_on_mutated_real_facts_give_a_result_or_an_ansible_error(data):
+def _mutated_host(data):
+    """REAL_HOST with one to four values replaced by odd ones."""
     host = copy.deepcopy(REAL_HOST)
     for dummy in range(data.draw(st.integers(min_value=1, max_value=4))):
         try:
             _mutate(host, data.draw(st.sampled_from(HOST_PATHS)), data.draw(ODD_VALUES))
         except (KeyError, IndexError, TypeError):
             pass  # an earlier mutation replaced the container on this path
+    return host
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(data=st.data())
+def test_host_filters_on_mutated_real_facts_give_a_result_or_an_ansible_error(data):
+    host = _mutated_host(data)
     custom = [{'name': 'CUSTOM_Q', 'query': data.draw(QUERIES)}]
     assert_result_or_ansible_error(host_traits, host, custom_traits=custom)
     assert_result_or_ansible_error(host_resources, host, reserved=data.draw(st.sampled_from([None, {'VCPU': 2}, {'VCPU': HUGE}])))
@@ -320,12 +326,7 @@ NOW = '2026-12-03T20:00:00Z'
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(data=st.data())
 def test_fleet_filters_on_mutated_real_facts_give_a_result_or_an_ansible_error(data):
-    host = copy.deepcopy(REAL_HOST)
-    for dummy in range(data.draw(st.integers(min_value=1, max_value=4))):
-        try:
-            _mutate(host, data.draw(st.sampled_from(HOST_PATHS)), data.draw(ODD_VALUES))
-        except (KeyError, IndexError, TypeError):
-            pass  # an earlier mutation replaced the container on this path
+    host = _mutated_host(data)
     hosts = {'hv1': {'ansible_facts': host}, 'hv2': {'ansible_facts': REAL_HOST}, 'hv3': {}}
     rules = BASELINE + [{'name': 'custom_q', 'description': 'a query drawn', 'severity': 'error', 'jmespath': data.draw(QUERIES)}]
     try:
