@@ -28,7 +28,6 @@ __metaclass__ = type
 import os
 import re
 import shutil
-import subprocess
 import tempfile
 import uuid
 
@@ -37,8 +36,8 @@ from xml.etree import ElementTree
 import pytest
 
 from conftest import Ansible
+from virsh import tuning, virsh, virsh_quietly
 
-URI = 'qemu:///system'
 INVENTORY = """[hypervisors]
 localhost ansible_connection=local
 %s
@@ -52,19 +51,6 @@ GOLD = {'name': 'gold', 'cpu': {'shares': 512, 'period': 100000, 'quota': 50000}
 SILVER = dict(GOLD, cpu={'shares': 1024, 'period': 100000, 'quota': 80000}, blkio_weight=400, disk={'total_iops_sec': 800})
 # Two vCPUs here, and other tests' domains may be defined: the VMs fit however many there are.
 POLICIES = [{'name': 'default', 'allocation_ratios': {'VCPU': 16.0}}]
-
-
-def virsh(*args):
-    result = subprocess.run(['virsh', '-c', URI] + list(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            universal_newlines=True, timeout=60, check=False)
-    assert result.returncode == 0, 'virsh %s: %s' % (' '.join(args), result.stderr)
-    return result.stdout
-
-
-def tuning(*args):
-    """``virsh <args>`` output of ``name : value`` lines as a dict of strings."""
-    return dict((key.strip(), value.strip()) for key, colon, value in (line.partition(':') for line in virsh(*args).splitlines())
-                if colon)
 
 
 def qos_read_back(name, scope):
@@ -135,16 +121,13 @@ class Lab:
 
     def remove(self):
         for name in sorted(domains(self.prefix + '-')):
-            subprocess.run(['virsh', '-c', URI, 'destroy', name], stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)
-            subprocess.run(['virsh', '-c', URI, 'undefine', name], stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)
-        listed = subprocess.run(['virsh', '-c', URI, 'vol-list', self.pool], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                universal_newlines=True, check=False)
-        for line in listed.stdout.splitlines()[2:]:
+            virsh_quietly('destroy', name)
+            virsh_quietly('undefine', name)
+        for line in virsh_quietly('vol-list', self.pool).splitlines()[2:]:
             if line.split():
-                subprocess.run(['virsh', '-c', URI, 'vol-delete', line.split()[0], '--pool', self.pool], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, check=False)
-        subprocess.run(['virsh', '-c', URI, 'pool-destroy', self.pool], stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)
-        subprocess.run(['virsh', '-c', URI, 'net-destroy', self.network], stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)
+                virsh_quietly('vol-delete', line.split()[0], '--pool', self.pool)
+        virsh_quietly('pool-destroy', self.pool)
+        virsh_quietly('net-destroy', self.network)
         shutil.rmtree(self.dir, ignore_errors=True)
 
 

@@ -30,8 +30,8 @@ import uuid
 import pytest
 
 from conftest import COLLECTIONS_PATH, HOST_PYTHON, PLAYBOOKS, RUN_TIMEOUT
+from virsh import tuning, virsh, virsh_quietly
 
-URI = 'qemu:///system'
 NET_MAC = '52:54:00:71:05:01'
 # A hostdev interface on a PCI address this machine lacks: libvirt defines such a domain
 # and would refuse it only at start.
@@ -62,23 +62,6 @@ SILVER = {
 BANDWIDTH = {'inbound': {'average': 1000, 'peak': 2000, 'burst': 512}, 'outbound': {'average': 500}}
 BANDWIDTH_DOMIFTUNE = {'inbound.average': '1000', 'inbound.peak': '2000', 'inbound.burst': '512',
                        'outbound.average': '500', 'outbound.peak': '0', 'outbound.burst': '0'}
-
-
-def virsh(*args):
-    result = subprocess.run(['virsh', '-c', URI] + list(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            universal_newlines=True, timeout=60, check=False)
-    assert result.returncode == 0, 'virsh %s: %s' % (' '.join(args), result.stderr)
-    return result.stdout
-
-
-def tuning(*args):
-    """``virsh <args>`` output of ``name : value`` lines as a dict of strings."""
-    values = {}
-    for line in virsh(*args).splitlines():
-        key, colon, value = line.partition(':')
-        if colon:
-            values[key.strip()] = value.strip()
-    return values
 
 
 def subset(values, keys):
@@ -152,10 +135,10 @@ class Lab:
 
     def remove(self):
         for name in self.domains:
-            subprocess.run(['virsh', '-c', URI, 'destroy', name], stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)
-            subprocess.run(['virsh', '-c', URI, 'undefine', name], stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)
-        subprocess.run(['virsh', '-c', URI, 'net-destroy', self.network], stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)
-        subprocess.run(['virsh', '-c', URI, 'net-undefine', self.network], stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)
+            virsh_quietly('destroy', name)
+            virsh_quietly('undefine', name)
+        virsh_quietly('net-destroy', self.network)
+        virsh_quietly('net-undefine', self.network)
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
